@@ -1,0 +1,5 @@
+# MobileViT-XS on ImageNet-1k: the MobileViT-S recipe with the XS model.
+_base_ = ['./mobilevit-small_8xb128_in1k.py']
+
+model = dict(
+    backbone=dict(arch='x_small'), head=dict(in_channels=384))

@@ -1,0 +1,1 @@
+"""mmvit datasets, samplers and transforms."""

@@ -1,0 +1,21 @@
+"""mmvit models. The backbone needs only mmcv/mmengine; the heads need their
+toolbox (mmpretrain, mmdet, mmseg) and are imported when it is installed."""
+import importlib
+import importlib.util
+
+from . import backbones, layers, utils
+from .backbones import MobileViT
+
+# sub-package -> the toolbox it builds on
+_OPTIONAL = {
+    'heads': 'mmpretrain',
+    'necks': 'mmdet',
+    'dense_heads': 'mmdet',
+    'decode_heads': 'mmseg',
+}
+for _name, _toolbox in _OPTIONAL.items():
+    if (importlib.util.find_spec(_toolbox) is not None
+            and importlib.util.find_spec(f'{__name__}.{_name}') is not None):
+        importlib.import_module(f'.{_name}', __name__)
+
+__all__ = ['backbones', 'layers', 'utils', 'MobileViT']

@@ -1,0 +1,3 @@
+from .mobilevit import MobileViT, StageSetting
+
+__all__ = ['MobileViT', 'StageSetting']

@@ -1,0 +1,331 @@
+"""MobileViT v1 backbone (Mehta & Rastegari, ICLR 2022), faithful to ml-cvnets.
+
+Unlike mmpretrain's ``MobileViT`` it exposes the layer-5 map before the 1x1
+expansion (what SSDLite and DeepLabv3 use), supports output stride 16 / 8 with
+ml-cvnets' dilation rule, freezes the stem, honours ``norm_eval``, passes
+``conv_cfg``/``norm_cfg``/``act_cfg`` all the way down, and never mutates the
+caller's ``out_indices``.
+"""
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmvit.registry import MODELS
+from ..layers import InvertedResidual, MobileViTBlock
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSetting:
+    """One stage of MobileViT: a run of MV2 blocks (``block='mv2'``) or one
+    down-sampling MV2 block followed by a MobileViT block
+    (``block='mobilevit'``)."""
+    block: str
+    out_channels: int
+    stride: int
+    expand_ratio: float
+    num_blocks: int = 1  # MV2 blocks ('mv2' stages only)
+    transformer_dim: Optional[int] = None  # 'mobilevit' stages only
+    ffn_dim: Optional[int] = None
+    num_transformer_blocks: Optional[int] = None
+    num_heads: int = 4
+    patch_size: int = 2
+
+    def __post_init__(self):
+        if self.block not in ('mv2', 'mobilevit'):
+            raise ValueError(f"stage block must be 'mv2' or 'mobilevit', "
+                             f'got {self.block!r}')
+        if self.block == 'mobilevit' and None in (
+                self.transformer_dim, self.ffn_dim,
+                self.num_transformer_blocks):
+            raise ValueError(
+                "a 'mobilevit' stage needs transformer_dim, ffn_dim and "
+                f'num_transformer_blocks, got {self}')
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> 'StageSetting':
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(cfg) - set(valid))
+        if unknown:
+            raise ValueError(f'unknown stage setting keys {unknown}; '
+                             f'valid keys are {valid}')
+        return cls(**cfg)
+
+
+def _mv2(out_channels, stride, expand_ratio, num_blocks):
+    return StageSetting('mv2', out_channels, stride, expand_ratio, num_blocks)
+
+
+def _vit(out_channels, expand_ratio, transformer_dim, num_transformer_blocks):
+    return StageSetting(
+        'mobilevit',
+        out_channels,
+        stride=2,
+        expand_ratio=expand_ratio,
+        transformer_dim=transformer_dim,
+        ffn_dim=2 * transformer_dim,
+        num_transformer_blocks=num_transformer_blocks)
+
+
+# Table 4 of the paper / ml-cvnets `config/mobilevit.py`; every row is
+# (out_channels, stride, expand_ratio, num_blocks) for MV2 stages and
+# (out_channels, expand_ratio, transformer_dim, num_transformer_blocks) for
+# MobileViT stages (ffn_dim = 2 * transformer_dim, 4 heads, 2x2 patches).
+ARCH_SETTINGS: Dict[str, dict] = {
+    'small': dict(
+        drop_rate=0.1,
+        stages=(
+            _mv2(32, 1, 4, 1),
+            _mv2(64, 2, 4, 3),
+            _vit(96, 4, 144, 2),
+            _vit(128, 4, 192, 4),
+            _vit(160, 4, 240, 3),
+        )),
+    'x_small': dict(
+        drop_rate=0.1,
+        stages=(
+            _mv2(32, 1, 4, 1),
+            _mv2(48, 2, 4, 3),
+            _vit(64, 4, 96, 2),
+            _vit(80, 4, 120, 4),
+            _vit(96, 4, 144, 3),
+        )),
+    'xx_small': dict(
+        drop_rate=0.05,
+        stages=(
+            _mv2(16, 1, 2, 1),
+            _mv2(24, 2, 2, 3),
+            _vit(48, 2, 64, 2),
+            _vit(64, 2, 80, 4),
+            _vit(80, 2, 96, 3),
+        )),
+}
+
+# Where cvnets' output stride dilates: the stages whose stride becomes 1.
+_DILATED_STAGES = {32: (), 16: (4, ), 8: (3, 4)}
+
+
+@MODELS.register_module()
+class MobileViT(BaseModule):
+    """MobileViT v1 backbone.
+
+    Args:
+        arch (str | list[dict]): ``'small'``, ``'x_small'``, ``'xx_small'``
+            or five per-stage dicts with the fields of :class:`StageSetting`
+            (``block``, ``out_channels``, ``stride``, ``expand_ratio``,
+            ``num_blocks``, ``transformer_dim``, ``ffn_dim``,
+            ``num_transformer_blocks``, ``num_heads``, ``patch_size``).
+            Defaults to ``'small'``.
+        in_channels (int): Input image channels. Defaults to 3.
+        stem_channels (int): Stem width. Defaults to 16.
+        out_indices (Sequence[int]): Outputs to return: 0-4 are the five
+            stages (strides 2, 4, 8, 16, 32), 5 is the final 1x1 expansion
+            layer (built only when requested). Negative indices count from
+            the end (-1 is the expansion layer). Outputs come in this order
+            whatever the order given. Defaults to ``(4, )``.
+        out_stride (int): 32, 16 or 8. Below 32 the last stage(s) run at
+            stride 1 with doubled dilation, as in ml-cvnets: 16 dilates stage
+            4, 8 dilates stages 3 and 4 (0-based). Defaults to 32.
+        last_exp_factor (int): Expansion layer width is
+            ``min(last_exp_factor * C5, 960)``. Defaults to 4.
+        drop_rate (float, optional): Transformer dropout; None takes the
+            recipe's value of the arch (0.1 for small/x_small, 0.05 for
+            xx_small). Defaults to None.
+        attn_drop_rate (float): Attention dropout. Defaults to 0.
+        ffn_drop_rate (float): FFN inner dropout. Defaults to 0.
+        drop_path_rate (float): Stochastic depth of transformer layers.
+            Defaults to 0.
+        frozen_stages (int): Freeze the stem and stages ``0..frozen_stages-1``
+            (0 freezes the stem only; -1 nothing). Defaults to -1.
+        norm_eval (bool): Keep all norm layers in eval mode while training.
+            Defaults to False.
+        with_cp (bool): Activation checkpointing of every block (saves memory,
+            costs compute). Defaults to False.
+        conv_cfg (dict, optional): Convolution config. Defaults to None.
+        norm_cfg (dict): Normalization config. Defaults to ``dict(type='BN')``.
+        act_cfg (dict): Activation config. Defaults to ``dict(type='SiLU')``.
+        init_cfg (dict | list[dict], optional): Initialization config; use
+            ``dict(type='Pretrained', checkpoint=...)`` for converted weights.
+            Defaults to Kaiming conv, truncated-normal linear, constant norm
+            init, as ml-cvnets.
+    """
+    arch_settings = ARCH_SETTINGS
+    num_stages = 5
+
+    def __init__(self,
+                 arch: Union[str, Sequence[dict]] = 'small',
+                 in_channels: int = 3,
+                 stem_channels: int = 16,
+                 out_indices: Sequence[int] = (4, ),
+                 out_stride: int = 32,
+                 last_exp_factor: int = 4,
+                 drop_rate: Optional[float] = None,
+                 attn_drop_rate: float = 0.,
+                 ffn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 conv_cfg: Optional[dict] = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='SiLU'),
+                 init_cfg: Optional[Union[dict, List[dict]]] = [
+                     dict(type='Kaiming', mode='fan_out', layer='Conv2d'),
+                     dict(type='TruncNormal', std=0.02, layer='Linear'),
+                     dict(
+                         type='Constant',
+                         val=1,
+                         layer=['_BatchNorm', 'GroupNorm', 'LayerNorm'])
+                 ]):
+        super().__init__(init_cfg=init_cfg)
+        stages, default_drop = self._parse_arch(arch)
+        self.stage_settings = stages
+        drop_rate = default_drop if drop_rate is None else drop_rate
+
+        if out_stride not in _DILATED_STAGES:
+            raise ValueError(f'out_stride must be one of '
+                             f'{sorted(_DILATED_STAGES)}, got {out_stride}')
+        num_outputs = self.num_stages + 1
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        indices = []
+        for index in out_indices:
+            if not -num_outputs <= index < num_outputs:
+                raise ValueError(
+                    f'out_indices must be in [{-num_outputs}, '
+                    f'{num_outputs - 1}] (0-4 stages, 5 expansion layer), '
+                    f'got {tuple(out_indices)}')
+            indices.append(index % num_outputs)
+        # a sorted copy (outputs come in forward order); the caller's is intact
+        self.out_indices = tuple(sorted(set(indices)))
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must be in [-1, '
+                             f'{self.num_stages}], got {frozen_stages}')
+        self.frozen_stages = frozen_stages
+        self.out_stride = out_stride
+        self.norm_eval = norm_eval
+        self.with_cp = with_cp
+
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.stem = ConvModule(
+            in_channels, stem_channels, 3, stride=2, padding=1, **common)
+
+        self.layer_names = []
+        channels = stem_channels
+        dilation = 1
+        for i, stage in enumerate(stages):
+            stride = stage.stride
+            prev_dilation = dilation
+            if i in _DILATED_STAGES[out_stride] and stride > 1:
+                # cvnets: the stage's first MV2 keeps the previous dilation
+                dilation *= 2
+                stride = 1
+            layer = self._make_stage(stage, channels, stride, prev_dilation,
+                                     drop_rate, attn_drop_rate, ffn_drop_rate,
+                                     drop_path_rate, common)
+            name = f'layer{i + 1}'
+            self.add_module(name, layer)
+            self.layer_names.append(name)
+            channels = stage.out_channels
+
+        self.stage_channels = tuple(s.out_channels for s in stages)
+        all_channels = list(self.stage_channels)
+        if self.num_stages in self.out_indices:
+            exp_channels = min(last_exp_factor * channels, 960)
+            self.conv_1x1_exp = ConvModule(channels, exp_channels, 1,
+                                           **common)
+            all_channels.append(exp_channels)
+        self.out_channels = tuple(all_channels[i] for i in self.out_indices)
+        self._freeze_stages()
+
+    @classmethod
+    def _parse_arch(cls, arch) -> Tuple[Tuple[StageSetting, ...], float]:
+        if isinstance(arch, str):
+            if arch not in cls.arch_settings:
+                raise KeyError(f'unknown MobileViT arch {arch!r}; valid archs '
+                               f'are {sorted(cls.arch_settings)}')
+            setting = cls.arch_settings[arch]
+            return setting['stages'], setting['drop_rate']
+        if not isinstance(arch, Sequence) or len(arch) != cls.num_stages:
+            raise ValueError(
+                f'a custom arch must be a list of {cls.num_stages} stage '
+                f'dicts, got {arch!r}')
+        stages = tuple(
+            s if isinstance(s, StageSetting) else StageSetting.from_dict(s)
+            for s in arch)
+        return stages, 0.1
+
+    @staticmethod
+    def _make_stage(stage: StageSetting, in_channels: int, stride: int,
+                    dilation: int, drop_rate: float, attn_drop_rate: float,
+                    ffn_drop_rate: float, drop_path_rate: float,
+                    common: dict) -> nn.Sequential:
+        blocks = []
+        num_mv2 = stage.num_blocks if stage.block == 'mv2' else 1
+        for j in range(num_mv2):
+            blocks.append(
+                InvertedResidual(
+                    in_channels if j == 0 else stage.out_channels,
+                    stage.out_channels,
+                    stride=stride if j == 0 else 1,
+                    expand_ratio=stage.expand_ratio,
+                    dilation=dilation,
+                    **common))
+        if stage.block == 'mobilevit':
+            blocks.append(
+                MobileViTBlock(
+                    stage.out_channels,
+                    stage.transformer_dim,
+                    stage.ffn_dim,
+                    stage.num_transformer_blocks,
+                    num_heads=stage.num_heads,
+                    patch_size=stage.patch_size,
+                    drop_rate=drop_rate,
+                    attn_drop_rate=attn_drop_rate,
+                    ffn_drop_rate=ffn_drop_rate,
+                    drop_path_rate=drop_path_rate,
+                    **common))
+        return nn.Sequential(*blocks)
+
+    def _run(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and self.training and x.requires_grad:
+            return cp.checkpoint(module, x, use_reentrant=False)
+        return module(x)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        outs = []
+        x = self._run(self.stem, x)
+        for i, name in enumerate(self.layer_names):
+            for block in getattr(self, name):
+                x = self._run(block, x)
+            if i in self.out_indices:
+                outs.append(x)
+        if self.num_stages in self.out_indices:
+            outs.append(self._run(self.conv_1x1_exp, x))
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.stem] + [
+            getattr(self, name)
+            for name in self.layer_names[:self.frozen_stages]
+        ]
+        for module in frozen:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'MobileViT':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for module in self.modules():
+                if isinstance(module, (_BatchNorm, nn.GroupNorm)):
+                    module.eval()
+        return self

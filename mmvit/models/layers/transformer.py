@@ -1,0 +1,91 @@
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from mmcv.cnn.bricks import DropPath
+
+
+class MultiheadSelfAttention(nn.Module):
+    """Multi-head self-attention with a fused ``qkv`` projection, computed by
+    :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Args:
+        embed_dims (int): Token width ``d``.
+        num_heads (int): Number of heads; must divide ``embed_dims``.
+        attn_drop (float): Dropout on the attention weights (training only).
+            Defaults to 0.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, attn_drop: float = 0.):
+        super().__init__()
+        if embed_dims % num_heads != 0:
+            raise ValueError(f'embed_dims={embed_dims} is not divisible by '
+                             f'num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.attn_drop = attn_drop
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=True)
+        self.proj = nn.Linear(embed_dims, embed_dims, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, num_tokens, dims = x.shape
+        # [B, N, 3*d] -> [3, B, heads, N, d/heads]
+        qkv = self.qkv(x).reshape(batch, num_tokens, 3, self.num_heads,
+                                  dims // self.num_heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(
+            qkv[0],
+            qkv[1],
+            qkv[2],
+            dropout_p=self.attn_drop if self.training else 0.)
+        # [B, heads, N, d/heads] -> [B, N, d]
+        out = out.transpose(1, 2).reshape(batch, num_tokens, dims)
+        return self.proj(out)
+
+
+class TransformerEncoderLayer(nn.Module):
+    """Pre-norm transformer encoder layer as used in MobileViT:
+    ``x + Drop(MHSA(LN(x)))`` then ``x + Drop(FFN(LN(x)))`` with
+    ``FFN = Linear -> act -> Dropout -> Linear``.
+
+    Args:
+        embed_dims (int): Token width ``d``.
+        num_heads (int): Attention heads.
+        ffn_dims (int): Hidden width of the feed-forward network.
+        drop_rate (float): Dropout after attention and after the FFN.
+            Defaults to 0.
+        attn_drop_rate (float): Dropout on attention weights. Defaults to 0.
+        ffn_drop_rate (float): Dropout inside the FFN. Defaults to 0.
+        drop_path_rate (float): Stochastic depth on both residual branches.
+            Defaults to 0.
+        act_cfg (dict): FFN activation. Defaults to ``dict(type='SiLU')``.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 ffn_dims: int,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 ffn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 act_cfg: Optional[dict] = dict(type='SiLU')):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(embed_dims)
+        self.attn = MultiheadSelfAttention(embed_dims, num_heads,
+                                           attn_drop_rate)
+        self.ln2 = nn.LayerNorm(embed_dims)
+        self.ffn = nn.Sequential(
+            nn.Linear(embed_dims, ffn_dims),
+            build_activation_layer(act_cfg),
+            nn.Dropout(ffn_drop_rate),
+            nn.Linear(ffn_dims, embed_dims),
+        )
+        self.dropout = nn.Dropout(drop_rate)
+        self.drop_path = DropPath(
+            drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.dropout(self.attn(self.ln1(x))))
+        x = x + self.drop_path(self.dropout(self.ffn(self.ln2(x))))
+        return x
