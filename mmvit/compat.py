@@ -11,10 +11,18 @@ stock OpenMMLab scripts benefit too). Nothing here edits installed packages.
   ``import mmdet.models``. Defining the two schemas before the first
   ``import torchvision`` is enough; torchvision's compiled ops stay unavailable
   (mmcv.ops provides NMS / RoIAlign on CPU).
+* torch >= 2.6 loads checkpoints with ``weights_only=True``, which refuses the
+  training state mmengine saves (``HistoryBuffer`` and numpy arrays of the
+  message hub), so ``--resume`` and ``load_from`` fail. mmvit keeps the safe
+  loader and allows exactly those few types (no pickled code can run);
+  ``MMVIT_UNSAFE_CHECKPOINTS=1`` falls back to a full unpickle for
+  checkpoints you trust that hold other types.
 """
+
 import importlib.abc
 import importlib.util
 import os
+import pickle
 import sys
 
 _TV_LIBRARY = None  # keep a reference, or torch drops the definitions
@@ -64,6 +72,49 @@ def install_torchvision_hook() -> None:
         sys.meta_path.insert(0, _TorchvisionFinder())
 
 
+def _runner_checkpoint_globals() -> list:
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    from numpy.core.multiarray import _reconstruct, scalar
+    # HistoryBuffer pickles its statistics methods as getattr(cls, name);
+    # the safe unpickler still refuses to call anything not listed here.
+    return [
+        HistoryBuffer, getattr, np.ndarray, np.dtype, _reconstruct, scalar,
+        *{type(np.dtype(c)) for c in np.typecodes['All']}
+    ]
+
+
+def load_local_checkpoint(filename: str, map_location=None):
+    """mmengine's local checkpoint loader with ``weights_only=True`` and the
+    types of mmengine's own training state allowed."""
+    import torch
+    filename = os.path.expanduser(filename)
+    if not os.path.isfile(filename):
+        raise FileNotFoundError(f'checkpoint not found: {filename}')
+    try:
+        with torch.serialization.safe_globals(_runner_checkpoint_globals()):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        if os.environ.get('MMVIT_UNSAFE_CHECKPOINTS') == '1':
+            return torch.load(
+                filename, map_location=map_location, weights_only=False)
+        raise pickle.UnpicklingError(
+            f'{filename} holds objects that a safe load refuses (see below). '
+            'If you trust this file, set MMVIT_UNSAFE_CHECKPOINTS=1 to load '
+            f'it fully.\n{err}') from None
+
+
+def install_checkpoint_loader() -> None:
+    """Route mmengine's local-file checkpoint loads through
+    :func:`load_local_checkpoint` (idempotent)."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if CheckpointLoader._schemes.get('') is not load_local_checkpoint:
+        CheckpointLoader.register_scheme(
+            prefixes='', loader=load_local_checkpoint, force=True)
+
+
 def apply() -> None:
-    """Apply every fix of this module (idempotent)."""
+    """Apply the import-free fixes of this module (idempotent); the
+    checkpoint loader is installed by ``mmvit.models`` and the tools."""
     install_torchvision_hook()

@@ -3,6 +3,7 @@ toolbox (mmpretrain, mmdet, mmseg) and are imported when it is installed."""
 import importlib
 import importlib.util
 
+from .. import compat
 from . import backbones, layers, utils
 from .backbones import MobileViT
 
@@ -17,5 +18,7 @@ for _name, _toolbox in _OPTIONAL.items():
     if (importlib.util.find_spec(_toolbox) is not None
             and importlib.util.find_spec(f'{__name__}.{_name}') is not None):
         importlib.import_module(f'.{_name}', __name__)
+
+compat.install_checkpoint_loader()
 
 __all__ = ['backbones', 'layers', 'utils', 'MobileViT']
