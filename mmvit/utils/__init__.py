@@ -1,0 +1,3 @@
+from .flops import count_flops
+
+__all__ = ['count_flops']
