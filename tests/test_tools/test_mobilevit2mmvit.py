@@ -105,3 +105,30 @@ def test_pickled_code_is_never_executed(tmp_path):
     torch.save({'state_dict': {'x': Evil()}}, path)
     with pytest.raises(Exception, match='Weights only load failed'):
         load_tool().convert(str(path), str(tmp_path / 'o.pth'))
+
+
+def test_converted_checkpoint_initialises_a_dense_backbone(tmp_path):
+    """The README's way: a converted classifier initialises the backbone of a
+    detector / segmentor through init_cfg with prefix='backbone.'."""
+    from mmpretrain.models.backbones import MobileViT as Reference
+
+    from mmvit.models import MobileViT
+    reference = Reference(arch='xx_small')
+    reference.init_weights()
+    src, dst = tmp_path / 'src.pth', tmp_path / 'dst.pth'
+    state = {f'backbone.{k}': v for k, v in reference.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(1000, 320)
+    state['head.fc.bias'] = torch.zeros(1000)
+    torch.save({'state_dict': state}, src)
+    load_tool().main([str(src), str(dst)])
+
+    backbone = MobileViT(
+        'xx_small',
+        out_indices=(3, 4),
+        out_stride=16,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(dst), prefix='backbone.'))
+    backbone.init_weights()
+    torch.testing.assert_close(
+        backbone.layer5[1].global_rep[0].attn.qkv.weight,
+        reference.layers[4][1].global_rep[0].attn.qkv.weight)
