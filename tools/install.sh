@@ -76,8 +76,12 @@ fi
 "${PIP[@]}" install -q "${C[@]}" --no-deps openmim==0.3.9
 "${PIP[@]}" install -q "${C[@]}" click colorama model-index tabulate pandas requests
 
-# 6) test tools and mmvit itself (editable).
+# 6) test tools (timm and transformers are the independent references of the
+#    weight-conversion parity tests; transformers < 4.28 keeps mmpretrain's
+#    multimodal models, which break `import mmdet.models`, switched off), and
+#    mmvit itself (editable).
 "${PIP[@]}" install -q pytest==9.0.1 pytest-timeout==2.4.0
+"${PIP[@]}" install -q "${C[@]}" transformers==4.27.4 tokenizers==0.13.3
 "${PIP[@]}" install -q "${C[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 # 7) make stock OpenMMLab entry points (e.g. mmdet's browse_dataset, which imports
