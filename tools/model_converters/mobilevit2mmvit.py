@@ -1,85 +1,232 @@
-"""Convert a public MobileViT checkpoint to mmvit's layout.
+r"""Convert a public MobileViT checkpoint to mmvit's layout.
 
-    python tools/model_converters/mobilevit2mmvit.py SRC DST [--format mmpretrain]
+    python tools/model_converters/mobilevit2mmvit.py SRC DST \
+        [--format cvnets|timm|hf|mmpretrain] [--arch small|x_small|xx_small] \
+        [--config CONFIG] [--keep-rgb] [--num-anchors 6 6 6 6 6 4]
 
-The source is read with ``torch.load(weights_only=True)`` (no pickled code
-runs); the result is checked by loading it, strictly, into the mmvit model of
-the detected variant before it is written.
+Sources: ml-cvnets v0.1 (ImageNet classifiers, DeepLabv3, SSDLite), timm,
+HF transformers (classification, segmentation) and mmpretrain checkpoints.
+The format, the variant and the task are read from the keys and shapes.
+
+The source is read with ``torch.load(weights_only=True)`` (or as
+safetensors): no pickled code runs. Before it is written, the result is
+loaded strictly into the mmvit model it is meant for: the classifier,
+segmentor or detector of ``--config`` (by default mmvit's config of that
+task and variant) or, for a bare backbone, ``mmvit.MobileViT``. A mismatch
+stops with the expected variant and the missing / unexpected keys.
 """
 import argparse
+import copy
+import functools
+import os
 import os.path as osp
 import sys
+from typing import Optional
 
 import torch
 
 import mmvit  # noqa: F401  (applies the runtime fixes)
 from mmvit.models import MobileViT
-from mmvit.models.utils import detect_format_and_arch, mmpretrain_to_mmvit
+from mmvit.models.utils import (FORMATS, convert_state_dict,
+                                detect_format_and_arch)
 
-CONVERTERS = {'mmpretrain': mmpretrain_to_mmvit}
-EXP_CHANNELS = {'small': 640, 'x_small': 384, 'xx_small': 320}
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ARCHS = ('small', 'x_small', 'xx_small')
+_SHORT = {'small': 's', 'x_small': 'xs', 'xx_small': 'xxs'}
+_LONG = {'small': 'small', 'x_small': 'xsmall', 'xx_small': 'xxsmall'}
+
+
+def default_config(task: str, arch: str) -> Optional[str]:
+    """mmvit's config of ``task`` for ``arch`` (None for a bare backbone)."""
+    if task == 'classification':
+        name = f'mobilevit/mobilevit-{_LONG[arch]}_8xb128_in1k.py'
+    elif task == 'segmentation':
+        name = f'deeplabv3_mobilevit_{_SHORT[arch]}_voc.py'
+    elif task == 'detection':
+        name = f'ssdlite_mobilevit_{_SHORT[arch]}_coco.py'
+    else:
+        return None
+    return osp.join(REPO_ROOT, 'configs', name)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    parser.add_argument('src', help='source checkpoint')
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n', 1)[1])
+    parser.add_argument(
+        'src',
+        help='source checkpoint (.pt/.pth/.bin/.safetensors) or an HF / '
+        'timm model folder')
     parser.add_argument('dst', help='where to write the mmvit checkpoint')
     parser.add_argument(
         '--format',
-        choices=sorted(CONVERTERS),
+        choices=FORMATS,
         help='source layout; detected from the keys when omitted')
+    parser.add_argument(
+        '--arch',
+        choices=ARCHS,
+        help='expected variant; stop if the checkpoint is another')
+    parser.add_argument(
+        '--config',
+        help='config of the model the result must load into (defaults to '
+        "mmvit's config of the detected task and variant)")
+    parser.add_argument(
+        '--keep-rgb',
+        action='store_true',
+        help='timm only: keep the stem in RGB order (by default it is '
+        "flipped to the BGR input of mmvit's configs)")
+    parser.add_argument(
+        '--num-anchors',
+        type=int,
+        nargs='+',
+        help='cvnets SSDLite only: anchors per location of each level '
+        '(defaults to 6 6 6 6 6 4)')
     return parser.parse_args(argv)
 
 
-def check_loads(state_dict: dict, arch: str) -> None:
-    """Load into mmvit's model of ``arch``; raise naming the mismatch."""
-    backbone = MobileViT(arch, out_indices=(5, ))
-    expected = {f'backbone.{k}' for k in backbone.state_dict()}
-    has_head = any(k.startswith('head.') for k in state_dict)
-    if has_head:
-        expected |= {'head.fc.weight', 'head.fc.bias'}
-    else:  # a bare backbone
-        state_dict = {f'backbone.{k}': v for k, v in state_dict.items()}
-    missing = sorted(expected - set(state_dict))
-    unexpected = sorted(set(state_dict) - expected)
-    if missing or unexpected:
+def load_state_dict(path: str) -> dict:
+    """Read a checkpoint without running pickled code; unwrap
+    ``state_dict`` / ``model_state_dict`` / ``model``."""
+    if osp.isdir(path):  # an HF / timm hub folder
+        for name in ('model.safetensors', 'pytorch_model.bin',
+                     'pytorch_model.pth'):
+            if osp.isfile(osp.join(path, name)):
+                path = osp.join(path, name)
+                break
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return load_file(path, device='cpu')
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, not a '
+                         'state dict')
+    for wrapper in ('state_dict', 'model_state_dict', 'model'):
+        if isinstance(checkpoint.get(wrapper), dict):
+            checkpoint = checkpoint[wrapper]
+            break
+    not_tensors = [k for k, v in checkpoint.items() if not torch.is_tensor(v)]
+    if not_tensors:
+        raise ValueError(f'{path} is not a state dict: {not_tensors[:5]} are '
+                         'not tensors')
+    return checkpoint
+
+
+@functools.lru_cache(maxsize=None)
+def _read_config(path: str):
+    # parsing a config that inherits `mmseg::` / `mmdet::` bases reads the
+    # toolbox's metafiles: seconds, so once per file is enough
+    from mmengine.config import Config
+    return Config.fromfile(path)
+
+
+def build_model(config: str) -> torch.nn.Module:
+    """Build the model of an mmvit config in its toolbox's scope (weights
+    are not initialised: nothing is read from disk)."""
+    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+    cfg = _read_config(osp.abspath(config))
+    scope = cfg.get('default_scope', 'mmvit')
+    init_default_scope(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        return MODELS.build(copy.deepcopy(cfg.model))
+
+
+def config_arch(config: str) -> Optional[str]:
+    model = _read_config(osp.abspath(config)).model
+    arch = model.get('backbone', {}).get('arch')
+    return arch if isinstance(arch, str) else None
+
+
+def check_loads(state_dict: dict,
+                arch: str,
+                task: str = 'backbone',
+                config: Optional[str] = None,
+                expected_arch: Optional[str] = None) -> None:
+    """Load ``state_dict`` strictly into its mmvit model; raise a
+    ``ValueError`` naming the expected variant and the missing /
+    unexpected / misshapen keys."""
+    if task == 'backbone':  # bare keys: compare as `backbone.*`
+        if config is None:
+            has_exp = any(k.startswith('conv_1x1_exp.') for k in state_dict)
+            model = MobileViT(
+                expected_arch or arch, out_indices=(5, ) if has_exp else (4, ))
+            target = f'mmvit MobileViT {expected_arch or arch!r}'
+        else:
+            expected_arch = expected_arch or config_arch(config) or arch
+            model = build_model(config).backbone
+            target = (f'mmvit MobileViT {expected_arch!r} '
+                      f'(backbone of {osp.relpath(config)})')
+        expected = {f'backbone.{k}': v for k, v in model.state_dict().items()}
+        given = {f'backbone.{k}': v for k, v in state_dict.items()}
+    else:
+        config = config or default_config(task, expected_arch or arch)
+        expected_arch = expected_arch or config_arch(config) or arch
+        model = build_model(config)
+        expected, given = model.state_dict(), state_dict
+        target = (f'mmvit MobileViT {expected_arch!r} '
+                  f'({osp.relpath(config)})')
+    missing = sorted(set(expected) - set(given))
+    unexpected = sorted(set(given) - set(expected))
+    misshapen = [
+        f'{k}: {tuple(given[k].shape)} vs {tuple(expected[k].shape)}'
+        for k in expected if k in given and given[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or misshapen or expected_arch not in (None, arch):
+        variant = ('' if expected_arch in (None, arch) else
+                   f' (the checkpoint is MobileViT {arch!r})')
         raise ValueError(
-            f'the converted checkpoint does not match mmvit MobileViT '
-            f'{arch!r}: missing keys {missing[:10]} ({len(missing)} in all), '
-            f'unexpected keys {unexpected[:10]} ({len(unexpected)} in all)')
-    backbone.load_state_dict(
-        {k[len('backbone.'):]: v
-         for k, v in state_dict.items() if k.startswith('backbone.')})
-    if has_head and state_dict['head.fc.weight'].shape[1] != \
-            EXP_CHANNELS[arch]:
-        raise ValueError('head.fc.weight has shape '
-                         f'{tuple(state_dict["head.fc.weight"].shape)}, '
-                         f'not [*, {EXP_CHANNELS[arch]}] as {arch!r} needs')
+            f'the converted checkpoint does not match {target}{variant}: '
+            f'missing keys {missing[:10]} ({len(missing)} in all), '
+            f'unexpected keys {unexpected[:10]} ({len(unexpected)} in all), '
+            f'shape mismatches {misshapen[:5]} ({len(misshapen)} in all)')
+    model.load_state_dict(state_dict, strict=True)
 
 
-def convert(src: str, dst: str, fmt: str = None) -> str:
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'checkpoint not found: {src}')
-    checkpoint = torch.load(src, map_location='cpu', weights_only=True)
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    detected, arch = detect_format_and_arch(state_dict)
-    if fmt is not None and fmt != detected:
-        raise ValueError(f'--format {fmt} given, but {src} is in the '
-                         f'{detected} layout')
-    converted = CONVERTERS[detected](state_dict)
-    check_loads(converted, arch)
+def convert(src: str,
+            dst: str,
+            fmt: Optional[str] = None,
+            arch: Optional[str] = None,
+            config: Optional[str] = None,
+            keep_rgb: bool = False,
+            num_anchors=None) -> str:
+    """Convert ``src`` to ``dst``; return the variant."""
+    state_dict = load_state_dict(src)
+    found_fmt, _ = detect_format_and_arch(state_dict)
+    options = {}
+    if keep_rgb:
+        if found_fmt != 'timm':
+            raise ValueError('--keep-rgb applies to timm checkpoints only, '
+                             f'this one is {found_fmt}')
+        options['rgb_to_bgr'] = False
+    if num_anchors:
+        if found_fmt != 'cvnets':
+            raise ValueError('--num-anchors applies to cvnets SSDLite '
+                             f'checkpoints only, this one is {found_fmt}')
+        options['num_anchors'] = tuple(num_anchors)
+    converted, info = convert_state_dict(state_dict, fmt, **options)
+    expected_arch = arch
+    if expected_arch is None and config is not None:
+        expected_arch = config_arch(config)
+    check_loads(converted, info['arch'], info['task'], config, expected_arch)
+    if osp.dirname(osp.abspath(dst)):
+        os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(
         dict(
             state_dict=converted,
-            meta=dict(source=osp.basename(src), format=detected, arch=arch)),
-        dst)
-    return arch
+            meta=dict(
+                source=osp.basename(src),
+                input='BGR in [0, 1], no mean/std',
+                **info)), dst)
+    return info['arch']
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        arch = convert(args.src, args.dst, args.format)
+        arch = convert(args.src, args.dst, args.format, args.arch, args.config,
+                       args.keep_rgb, args.num_anchors)
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     print(f'converted MobileViT {arch!r} -> {args.dst}')

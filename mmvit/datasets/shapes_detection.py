@@ -1,0 +1,50 @@
+"""The generated shapes dataset as an mmdet COCO dataset (needs mmdet)."""
+import os.path as osp
+from typing import List
+
+from mmdet.datasets import CocoDataset
+
+from mmvit.registry import DATASETS
+from .shapes import SHAPE_CLASSES, ensure_shapes_dataset
+
+
+@DATASETS.register_module()
+class ShapesDetDataset(CocoDataset):
+    """mmdet's :class:`CocoDataset` over the generated shapes dataset
+    (:func:`mmvit.datasets.shapes.generate_shapes_dataset`).
+
+    If ``generate`` is true and ``data_root`` has no annotations yet, the
+    dataset is generated there first, so a config trains out of the box.
+    Everything else (parsing, crowd boxes, filtering, evaluation with
+    ``CocoMetric``) is mmdet's.
+
+    Args:
+        generate (bool): Generate the data if missing. Defaults to True.
+        num_train (int): Training images to generate. Defaults to 800.
+        num_val (int): Validation images to generate. Defaults to 100.
+        seed (int): Generation seed. Defaults to 0.
+        **kwargs: :class:`CocoDataset` arguments (``data_root``,
+            ``ann_file``, ``data_prefix``, ``pipeline``, ...).
+    """
+    METAINFO = dict(
+        classes=SHAPE_CLASSES,
+        palette=[(220, 20, 60), (0, 130, 60), (30, 60, 220)])
+
+    def __init__(self,
+                 *args,
+                 generate: bool = True,
+                 num_train: int = 800,
+                 num_val: int = 100,
+                 seed: int = 0,
+                 **kwargs) -> None:
+        self.generate = generate
+        self.generate_kwargs = dict(
+            num_train=num_train, num_val=num_val, seed=seed)
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        if self.generate and not osp.exists(self.ann_file):
+            root = self.data_root or osp.dirname(
+                osp.dirname(osp.abspath(self.ann_file)))
+            ensure_shapes_dataset(root, **self.generate_kwargs)
+        return super().load_data_list()

@@ -1,0 +1,178 @@
+"""ml-cvnets' SSDLite prediction head as an mmdet ``SSDHead``."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmdet.models.dense_heads import SSDHead
+from torch import Tensor
+
+from mmvit.registry import MODELS
+
+
+@MODELS.register_module()
+class SSDLiteHead(SSDHead):
+    """SSDLite head of ml-cvnets (MobileViT paper, section 4.2.1).
+
+    Per level: an optional 1x1 projection (conv + norm + act) when
+    ``proj_channels`` differs from ``in_channels``, then a separable
+    predictor: a depthwise 3x3 conv + norm (no activation) shared by boxes
+    and classes, followed by two pointwise 1x1 convs with bias, one for the
+    ``num_anchors * (num_classes + 1)`` class scores and one for the
+    ``num_anchors * 4`` box deltas. Levels with ``kernel_sizes[i] == 1`` (the
+    global 1x1 level) use plain 1x1 convs. Splitting cvnets' single combined
+    pointwise conv into a class and a box conv keeps the same parameters and
+    lets mmdet's anchor, target, loss and NMS code run unchanged.
+
+    What differs from mmdet's ``SSDHead`` (and why this subclass exists):
+    the projection and the *shared* depthwise conv (mmdet gives boxes and
+    classes a depthwise conv each and activates it), ``loss_cls = None``
+    (mmdet 3.3.0's ``SSDHead`` never sets it and its ``predict`` then fails),
+    and the loss normaliser is at least 1 (mmdet divides by the number of
+    positives, NaN for a batch without objects; cvnets clamps it to 1).
+
+    Anchors, box coding, max-IoU assignment, hard-negative mining (CE on
+    positives and the ``neg_pos_ratio`` hardest negatives), smooth-L1 and
+    NMS are mmdet's.
+
+    Args:
+        num_classes (int): Classes without background. Defaults to 80.
+        in_channels (Sequence[int]): Channels of the input levels. Defaults
+            to MobileViT-S + cvnets extras ``(128, 160, 256, 128, 128, 64)``.
+        proj_channels (Sequence[int]): Channels after the per-level 1x1
+            projection (no projection where equal to the input). Defaults to
+            ``(512, 256, 256, 128, 128, 64)``.
+        kernel_sizes (Sequence[int]): Depthwise kernel of each level's
+            predictor, 1 for plain 1x1 convs. Defaults to
+            ``(3, 3, 3, 3, 3, 1)``.
+        conv_cfg (dict, optional): Convolution config. Defaults to None.
+        norm_cfg (dict): Norm config. Defaults to ``dict(type='BN')``.
+        act_cfg (dict): Activation of the projections. Defaults to
+            ``dict(type='ReLU')``.
+        anchor_generator (dict): Anchor generator config. Defaults to
+            ``mmvit.SSDLiteAnchorGenerator`` at 320x320.
+        bbox_coder (dict): Box coder config. Defaults to
+            ``DeltaXYWHBBoxCoder`` with stds ``(0.1, 0.1, 0.2, 0.2)``.
+        reg_decoded_bbox (bool): Regress decoded boxes. Defaults to False.
+        train_cfg (dict, optional): ``assigner``, ``neg_pos_ratio``,
+            ``smoothl1_beta`` etc., as mmdet's ``SSDHead``. Defaults to None.
+        test_cfg (dict, optional): ``nms_pre``, ``score_thr``, ``nms``,
+            ``max_per_img``. Defaults to None.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to Xavier-uniform convolutions with zero bias, as cvnets.
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 80,
+        in_channels: Sequence[int] = (128, 160, 256, 128, 128, 64),
+        proj_channels: Sequence[int] = (512, 256, 256, 128, 128, 64),
+        kernel_sizes: Sequence[int] = (3, 3, 3, 3, 3, 1),
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: dict = dict(type='BN'),
+        act_cfg: dict = dict(type='ReLU'),
+        anchor_generator: dict = dict(
+            type='mmvit.SSDLiteAnchorGenerator', input_size=320),
+        bbox_coder: dict = dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=(0., 0., 0., 0.),
+            target_stds=(0.1, 0.1, 0.2, 0.2)),
+        reg_decoded_bbox: bool = False,
+        train_cfg: Optional[dict] = None,
+        test_cfg: Optional[dict] = None,
+        init_cfg: Optional[dict] = dict(
+            type='Xavier', layer='Conv2d', distribution='uniform', bias=0)
+    ) -> None:
+        num_levels = len(in_channels)
+        if len(proj_channels) != num_levels or len(kernel_sizes) != num_levels:
+            raise ValueError(
+                f'in_channels, proj_channels and kernel_sizes need one entry '
+                f'per level, got {len(in_channels)}, {len(proj_channels)} '
+                f'and {len(kernel_sizes)}')
+        if any(k not in (1, 3, 5, 7) for k in kernel_sizes):
+            raise ValueError(f'kernel_sizes must be odd (1 = plain 1x1 '
+                             f'predictor), got {tuple(kernel_sizes)}')
+        # read by _init_layers(), which SSDHead.__init__ calls
+        self.proj_channels = tuple(proj_channels)
+        self.kernel_sizes = tuple(kernel_sizes)
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=tuple(in_channels),
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            anchor_generator=anchor_generator,
+            bbox_coder=bbox_coder,
+            reg_decoded_bbox=reg_decoded_bbox,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
+        if self.prior_generator.num_levels != num_levels:
+            raise ValueError(
+                f'the anchor generator has {self.prior_generator.num_levels} '
+                f'levels but the head has {num_levels}')
+        # mmdet 3.3.0 SSDHead never sets it; BaseDenseHead.predict reads it
+        self.loss_cls = None
+
+    def _init_layers(self) -> None:
+        """Build the per-level projections and predictors."""
+        self.proj_convs = nn.ModuleList()
+        self.dw_convs = nn.ModuleList()
+        self.cls_convs = nn.ModuleList()
+        self.reg_convs = nn.ModuleList()
+        for in_ch, proj_ch, kernel, num_anchors in zip(self.in_channels,
+                                                       self.proj_channels,
+                                                       self.kernel_sizes,
+                                                       self.num_base_priors):
+            self.proj_convs.append(nn.Identity() if proj_ch ==
+                                   in_ch else ConvModule(
+                                       in_ch,
+                                       proj_ch,
+                                       1,
+                                       conv_cfg=self.conv_cfg,
+                                       norm_cfg=self.norm_cfg,
+                                       act_cfg=self.act_cfg))
+            self.dw_convs.append(nn.Identity() if kernel == 1 else ConvModule(
+                proj_ch,
+                proj_ch,
+                kernel,
+                padding=kernel // 2,
+                groups=proj_ch,
+                conv_cfg=self.conv_cfg,
+                norm_cfg=self.norm_cfg,
+                act_cfg=None))
+            self.cls_convs.append(
+                nn.Conv2d(proj_ch, num_anchors * self.cls_out_channels, 1))
+            self.reg_convs.append(nn.Conv2d(proj_ch, num_anchors * 4, 1))
+
+    def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
+        """Class scores ``[B, A * (C + 1), H, W]`` and box deltas
+        ``[B, A * 4, H, W]`` for every level."""
+        if len(x) != len(self.in_channels):
+            raise ValueError(f'SSDLiteHead expects {len(self.in_channels)} '
+                             f'levels, got {len(x)}')
+        cls_scores, bbox_preds = [], []
+        for feat, proj, dw, cls_conv, reg_conv in zip(x, self.proj_convs,
+                                                      self.dw_convs,
+                                                      self.cls_convs,
+                                                      self.reg_convs):
+            feat = dw(proj(feat))
+            cls_scores.append(cls_conv(feat))
+            bbox_preds.append(reg_conv(feat))
+        return cls_scores, bbox_preds
+
+    def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor,
+                            anchor: Tensor, labels: Tensor,
+                            label_weights: Tensor, bbox_targets: Tensor,
+                            bbox_weights: Tensor,
+                            avg_factor: int) -> Tuple[Tensor, Tensor]:
+        """mmdet's SSD loss of one image, normalised by ``max(num_pos, 1)``
+        over the batch (mmdet: NaN for a batch without objects)."""
+        return super().loss_by_feat_single(
+            cls_score,
+            bbox_pred,
+            anchor,
+            labels,
+            label_weights,
+            bbox_targets,
+            bbox_weights,
+            avg_factor=max(avg_factor, 1))

@@ -1,0 +1,130 @@
+"""Two-way renaming of state-dict keys by templates.
+
+A :class:`KeyRule` pairs a source template with an mmvit template, e.g.
+``'layer_{s}.1.fusion.block.norm.{t}'`` <->
+``'layer{s}.1.conv_fusion.bn.{t}'``.
+Placeholders match one dotted component: ``{t}`` a parameter or buffer name
+(``weight``, ``running_mean``, ...), any other name an integer. The same rule
+renames both ways, so a converter and its inverse cannot drift apart.
+"""
+import re
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+_FIELD = re.compile(r'\{(\w+)\}')
+_LEAF = r'[A-Za-z_]+'
+_INDEX = r'-?\d+'
+
+# field -> (source value -> mmvit value, mmvit value -> source value)
+FieldMaps = Dict[str, Tuple[Callable[[int], int], Callable[[int], int]]]
+# field -> function of (the other fields, context) for a field that exists on
+# the mmvit side only, e.g. the index of the final LayerNorm of a stage
+Derived = Dict[str, Callable[[Dict[str, int], dict], int]]
+
+
+class _Template:
+
+    def __init__(self, template: str):
+        self.template = template
+        parts, pos = [], 0
+        for match in _FIELD.finditer(template):
+            parts.append(re.escape(template[pos:match.start()]))
+            name = match.group(1)
+            parts.append(f'(?P<{name}>{_LEAF if name == "t" else _INDEX})')
+            pos = match.end()
+        parts.append(re.escape(template[pos:]))
+        self.regex = re.compile(''.join(parts))
+        self.fields = _FIELD.findall(template)
+
+    def match(self, key: str) -> Optional[Dict[str, str]]:
+        found = self.regex.fullmatch(key)
+        return None if found is None else found.groupdict()
+
+    def format(self, values: Dict[str, str]) -> str:
+        return self.template.format(**values)
+
+
+class KeyRule:
+    """One template pair ``src`` (a public layout) <-> ``dst`` (mmvit).
+
+    Args:
+        src (str): Template of the source key.
+        dst (str): Template of the mmvit key.
+        maps (dict, optional): Integer fields numbered differently on the two
+            sides: ``field -> (to_mmvit, to_src)``. Defaults to None.
+        derived (dict, optional): Fields found only in ``dst``, computed from
+            the other fields and a context. Defaults to None.
+    """
+
+    def __init__(self,
+                 src: str,
+                 dst: str,
+                 maps: Optional[FieldMaps] = None,
+                 derived: Optional[Derived] = None):
+        self.src, self.dst = _Template(src), _Template(dst)
+        self.maps = maps or {}
+        self.derived = derived or {}
+        missing = set(self.dst.fields) - set(self.src.fields) - set(
+            self.derived)
+        if missing:
+            raise ValueError(f'{dst!r} has fields {sorted(missing)} that '
+                             f'{src!r} does not give')
+
+    def _apply(self, key: str, forward: bool, context: dict) -> Optional[str]:
+        source, target = (self.src, self.dst) if forward else (self.dst,
+                                                               self.src)
+        values = source.match(key)
+        if values is None:
+            return None
+        ints = {k: int(v) for k, v in values.items() if k != 't'}
+        for name, (to_mmvit, to_src) in self.maps.items():
+            if name in ints:
+                ints[name] = (to_mmvit if forward else to_src)(ints[name])
+        if forward:
+            for name, derive in self.derived.items():
+                ints[name] = derive(ints, context)
+        else:  # a derived field must sit where the context says
+            for name, derive in self.derived.items():
+                if ints.get(name) != derive(ints, context):
+                    return None
+        out = {k: str(v) for k, v in ints.items()}
+        if 't' in values:
+            out['t'] = values['t']
+        return target.format(out)
+
+    def to_mmvit(self, key: str, context: dict) -> Optional[str]:
+        return self._apply(key, True, context)
+
+    def from_mmvit(self, key: str, context: dict) -> Optional[str]:
+        return self._apply(key, False, context)
+
+
+def prefixed(rules: Iterable[KeyRule], src: str, dst: str) -> List[KeyRule]:
+    """The same rules under a prefix on each side (``'encoder.'`` ->
+    ``'backbone.'``)."""
+    return [
+        KeyRule(src + r.src.template, dst + r.dst.template, r.maps, r.derived)
+        for r in rules
+    ]
+
+
+def rename_keys(keys: Iterable[str],
+                rules: List[KeyRule],
+                context: dict,
+                forward: bool = True) -> Tuple[Dict[str, str], List[str]]:
+    """Map every key through the first rule that matches it.
+
+    Returns ``({old: new}, [keys no rule matched])``; the caller decides how
+    to report the unmatched ones (nothing is dropped silently here).
+    """
+    renamed, unmatched = {}, []
+    for key in keys:
+        for rule in rules:
+            new = (
+                rule.to_mmvit(key, context) if forward else rule.from_mmvit(
+                    key, context))
+            if new is not None:
+                renamed[key] = new
+                break
+        else:
+            unmatched.append(key)
+    return renamed, unmatched

@@ -1,0 +1,36 @@
+"""Let mmengine's distributed launch run on CPU-only machines too.
+
+mmengine's ``pytorch`` launcher pins each process to a CUDA device and wraps
+the model with ``device_ids=[LOCAL_RANK]``, and the configs ask for NCCL; none
+of that exists without a GPU. With GPUs these functions change nothing.
+"""
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+
+def _cpu_only(cfg: Config) -> bool:
+    return (cfg.get('launcher', 'none') != 'none'
+            and not torch.cuda.is_available())
+
+
+def prepare_distributed(cfg: Config) -> None:
+    """On a machine without GPUs, switch ``cfg`` to gloo and wrap models
+    without device ids."""
+    if not _cpu_only(cfg):
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel')
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
+def init_cpu_process_group(cfg: Config) -> None:
+    """On a machine without GPUs, start the gloo process group from
+    torchrun's environment before the runner would try to pick a CUDA
+    device (the runner then uses this group)."""
+    if (_cpu_only(cfg) and cfg.launcher == 'pytorch'
+            and not torch_dist.is_initialized()):
+        torch_dist.init_process_group(backend='gloo')

@@ -1,0 +1,362 @@
+"""DeepLabv3-MobileViT: the cvnets-style head and the mmseg configs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.structures import PixelData
+
+pytest.importorskip('mmseg')
+from mmseg.registry import MODELS as MMSEG_MODELS  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+from mmseg.utils import register_all_modules  # noqa: E402
+
+from mmvit.models.decode_heads import ASPPPooling, DeepLabV3Head  # noqa: E402
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+VOC_CONFIGS = {
+    # config -> (params without aux head in M, output stride)
+    'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py': (6.358, 16),
+    'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py': (2.944, 16),
+    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py': (1.855, 16),
+    'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py':
+    (8.537, 8),
+}
+ALIASES = {
+    'deeplabv3_mobilevit_s_voc.py':
+    'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit_xs_voc.py':
+    'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit_xxs_voc.py':
+    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit_s_os8_voc.py':
+    'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py',
+}
+ALL_CONFIGS = sorted(
+    osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'deeplabv3*.py')))
+BN = dict(type='BN', requires_grad=True)
+
+
+def num_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _set_norm(cfg: dict, norm_cfg: dict) -> None:
+    """Replace every ``norm_cfg`` (SyncBN needs a process group on CPU)."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == 'norm_cfg' and value is not None:
+                cfg[key] = dict(norm_cfg)
+            else:
+                _set_norm(value, norm_cfg)
+    elif isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            _set_norm(item, norm_cfg)
+
+
+def build_segmentor(name: str, **model_overrides) -> nn.Module:
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    model_cfg = cfg.model
+    model_cfg.update(model_overrides)
+    _set_norm(model_cfg, BN)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MMSEG_MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def make_head(**kwargs) -> DeepLabV3Head:
+    args = dict(
+        in_channels=16,
+        channels=8,
+        num_classes=5,
+        norm_cfg=BN,
+        dilations=(1, 2, 3))
+    args.update(kwargs)
+    return DeepLabV3Head(**args)
+
+
+# ---------------------------------------------------------------- the head
+def test_head_layout_follows_cvnets():
+    head = make_head()
+    branches = head.aspp_convs
+    # order [1x1, rate 1, rate 2, rate 3, image pool]: cvnets' concat order
+    assert len(branches) == 5
+    assert branches[0].conv.kernel_size == (1, 1)
+    for branch, rate in zip(branches[1:4], (1, 2, 3)):
+        assert branch.conv.kernel_size == (3, 3)
+        assert branch.conv.dilation == (rate, rate)
+        assert branch.conv.padding == (rate, rate)
+    assert isinstance(branches[4], ASPPPooling)
+    for conv_module in [*branches[:4], branches[4].conv, head.project]:
+        assert isinstance(conv_module.bn, nn.BatchNorm2d)
+        assert isinstance(conv_module.activate, nn.ReLU)
+        assert conv_module.conv.bias is None  # a norm follows
+    # 1x1 projection (mmseg's ASPPHead has a 3x3 bottleneck)
+    assert head.project.conv.kernel_size == (1, 1)
+    assert head.project.conv.in_channels == 5 * 8
+    assert isinstance(head.dropout, nn.Dropout2d) and head.dropout.p == 0.1
+    assert head.conv_seg.kernel_size == (1, 1)
+    assert head.conv_seg.bias is not None
+
+
+def test_head_concatenates_branches_in_cvnets_order():
+    head = make_head().eval()
+    seen = []
+    head.project.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0]))
+    x = torch.randn(2, 16, 9, 11)
+    with torch.no_grad():
+        head((x, ))
+        expected = [branch(x) for branch in head.aspp_convs]
+    assert torch.equal(seen[0], torch.cat(expected, dim=1))
+    # the image-pool part is one value per channel, broadcast over H x W
+    pooled = seen[0][:, 32:]
+    assert torch.allclose(pooled, pooled[..., :1, :1].expand_as(pooled))
+
+
+def test_head_forward_backward_reaches_every_parameter():
+    head = make_head(dropout_ratio=0.)
+    feats = (torch.randn(2, 4, 8, 8), torch.randn(2, 16, 8, 8))
+    head.in_index = 1
+    logits = head(feats)
+    assert logits.shape == (2, 5, 8, 8)
+    logits.square().mean().backward()
+    missing = [n for n, p in head.named_parameters() if p.grad is None]
+    assert not missing
+
+
+def test_head_loss_honours_ignore_index():
+    head = make_head(dropout_ratio=0.)
+    feats = (torch.randn(2, 16, 8, 8), )
+
+    def loss_for(label):
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
+        return head.loss(feats, [sample, sample], train_cfg={})
+
+    label = torch.randint(0, 5, (32, 32))
+    losses = loss_for(label)
+    assert set(losses) == {'loss_ce', 'acc_seg'}
+    assert losses['loss_ce'] > 0
+    # logits are resized to the label size; an all-ignored label gives 0
+    assert loss_for(torch.full((32, 32), 255)).get('loss_ce') == 0
+    with pytest.raises(Exception):
+        loss_for(torch.full((32, 32), 7))  # out-of-range class, not ignored
+
+
+@pytest.mark.parametrize('dilations', [(), (6, 0, 18), (6, 12.5), '6,12,18', 6,
+                                       (True, )])
+def test_head_rejects_bad_dilations(dilations):
+    with pytest.raises(ValueError, match='dilations'):
+        make_head(dilations=dilations)
+
+
+def test_head_names_channel_mismatch():
+    head = make_head()
+    with pytest.raises(ValueError, match='expects 16 input channels'):
+        head((torch.randn(2, 12, 8, 8), ))
+
+
+def test_head_rejects_multi_input_transform():
+    with pytest.raises(ValueError, match='input_transform'):
+        make_head(
+            in_channels=[8, 8],
+            in_index=[0, 1],
+            input_transform='resize_concat')
+
+
+def test_head_is_registered_for_every_scope():
+    from mmengine.registry import MODELS
+    for scope in ('mmseg', 'mmdet', 'mmpretrain', None):
+        with DefaultScope.overwrite_default_scope(scope):
+            head = MODELS.build(
+                dict(
+                    type='mmvit.DeepLabV3Head',
+                    in_channels=8,
+                    channels=4,
+                    num_classes=3))
+        assert type(head) is DeepLabV3Head
+
+
+# ---------------------------------------------------------------- configs
+def test_config_files_exist_as_real_files():
+    for name in [*VOC_CONFIGS, *ALIASES]:
+        path = osp.join(CONFIG_DIR, name)
+        assert osp.isfile(path) and not osp.islink(path), name
+    for alias, target in ALIASES.items():
+        a = Config.fromfile(osp.join(CONFIG_DIR, alias))
+        b = Config.fromfile(osp.join(CONFIG_DIR, target))
+        assert a.to_dict() == b.to_dict(), alias
+
+
+@pytest.mark.parametrize('name', ALL_CONFIGS)
+def test_every_config_loads_and_builds(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    assert cfg.default_scope == 'mmseg'
+    assert 'mmvit.models' in cfg.custom_imports.imports
+    model = build_segmentor(name)
+    assert model.decode_head.ignore_index == 255
+    assert isinstance(model.decode_head, DeepLabV3Head)
+
+
+@pytest.mark.parametrize('name', sorted(VOC_CONFIGS))
+def test_voc_config_follows_the_recipe(name):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    # SyncBN everywhere (tests swap it for BN)
+    assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+    assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'
+    # BGR in [0, 1], labels padded with the ignore index
+    pre = cfg.model.data_preprocessor
+    assert pre.mean == [0, 0, 0] and pre.std == [255, 255, 255]
+    assert pre.bgr_to_rgb is False and pre.seg_pad_val == 255
+    assert tuple(pre.size) == (512, 512)
+    # VOC 2012 + SBD aug, as mmseg's pascal_voc12_aug
+    train = cfg.train_dataloader
+    assert train.batch_size == 32
+    datasets = train.dataset.datasets
+    assert [d.data_prefix.seg_map_path for d in datasets
+            ] == ['SegmentationClass', 'SegmentationClassAug']
+    assert all(d.data_root == 'data/VOCdevkit/VOC2012' for d in datasets)
+    crop = [t for t in datasets[0].pipeline if t.type == 'RandomCrop']
+    assert tuple(crop[0].crop_size) == (512, 512)
+    assert cfg.val_evaluator.type == 'IoUMetric'
+    # 50 epochs, AdamW wd 0.01, warm-up + cosine, head lr x10, EMA
+    assert cfg.train_cfg.max_epochs == 50
+    opt = cfg.optim_wrapper
+    assert opt.optimizer.type == 'AdamW'
+    assert opt.optimizer.weight_decay == 0.01
+    assert opt.paramwise_cfg.custom_keys.decode_head.lr_mult == 10
+    assert [s.type
+            for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
+    assert [h.type for h in cfg.custom_hooks] == ['EMAHook']
+    assert cfg.auto_scale_lr.base_batch_size == 4 * 32
+
+
+@pytest.mark.parametrize('name', sorted(VOC_CONFIGS))
+def test_param_counts_match_the_paper(name):
+    expected, _ = VOC_CONFIGS[name]
+    model = build_segmentor(name, auxiliary_head=None)
+    params = (num_params(model.backbone) + num_params(model.decode_head))
+    assert params / 1e6 == pytest.approx(expected, rel=0.01)
+    # and tighter than the acceptance bound: counts are exact here
+    assert params / 1e6 == pytest.approx(expected, abs=5e-4)
+
+
+def test_os8_config_has_the_aux_head_on_stage3():
+    model = build_segmentor(
+        'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py')
+    aux = model.auxiliary_head
+    assert aux.in_channels == 128 and aux.in_index == 0
+    # 3x3 conv 128->128 + BN, 1x1 classifier: ml-cvnets' 0.151 M
+    assert num_params(aux) == 128 * 128 * 9 + 2 * 128 + 128 * 21 + 21
+    assert aux.loss_decode.loss_weight == 0.4
+    assert model.decode_head.dilations == (12, 24, 36)
+    assert model.decode_head.channels == 512
+
+
+@pytest.mark.parametrize('name', sorted(VOC_CONFIGS))
+def test_logits_and_predictions_at_512(name):
+    _, out_stride = VOC_CONFIGS[name]
+    model = build_segmentor(name).eval()
+    logits = []  # the classifier's output, before any resizing
+    model.decode_head.conv_seg.register_forward_hook(
+        lambda module, args, out: logits.append(out))
+    image = torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8)
+    sample = SegDataSample(
+        metainfo=dict(img_shape=(512, 512), ori_shape=(512, 512)))
+    with torch.no_grad():
+        (pred, ) = model.test_step(dict(inputs=[image], data_samples=[sample]))
+    side = 512 // out_stride
+    assert logits[0].shape == (1, 21, side, side)
+    assert pred.seg_logits.data.shape == (21, 512, 512)
+    assert pred.pred_sem_seg.data.shape == (1, 512, 512)
+
+
+def test_predictions_come_back_at_the_original_size():
+    # a non-square image that is not a multiple of the output stride
+    model = build_segmentor(
+        'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py').eval()
+    image = torch.randint(0, 256, (3, 200, 301), dtype=torch.uint8)
+    sample = SegDataSample(
+        metainfo=dict(img_shape=(200, 301), ori_shape=(200, 301)))
+    with torch.no_grad():
+        (pred, ) = model.test_step(dict(inputs=[image], data_samples=[sample]))
+    assert pred.pred_sem_seg.data.shape == (1, 200, 301)
+
+
+def test_training_step_on_a_voc_config_reduces_the_loss():
+    model = build_segmentor(
+        'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
+    torch.manual_seed(0)
+    # (the config's preprocessor would pad to the 512x512 crop: skip it)
+    images = torch.rand(2, 3, 64, 64)
+    label = torch.zeros(1, 64, 64, dtype=torch.long)
+    label[:, 16:48, 16:48] = 15
+    label[:, 15, :] = 255  # ignore band
+    samples = [
+        SegDataSample(
+            metainfo=dict(img_shape=(64, 64)),
+            gt_sem_seg=PixelData(data=label)) for _ in range(2)
+    ]
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(6):
+        loss = model.loss(images, samples)['decode.loss_ce']
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def test_shapes_config_matches_the_generated_dataset():
+    from mmvit.datasets.shapes import SHAPE_CLASSES
+    from mmvit.datasets.shapes_segmentation import ShapesSegDataset
+    assert ShapesSegDataset.METAINFO['classes'] == ('background',
+                                                    *SHAPE_CLASSES)
+    names = [n for n in ALL_CONFIGS if 'shapes' in n]
+    assert names, 'no DeepLabv3 config for the generated shapes data'
+    for name in names:
+        cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+        for loader in (cfg.train_dataloader, cfg.val_dataloader):
+            assert loader.dataset.type == 'mmvit.ShapesSegDataset'
+            assert loader.dataset.data_root == 'data/shapes'
+        assert cfg.model.decode_head.num_classes == 1 + len(SHAPE_CLASSES)
+        assert cfg.model.backbone.norm_cfg.type == 'BN'  # runs on one CPU
+
+
+def test_released_cvnets_layout_loads_into_the_segmentor():
+    """Every parameter and buffer of the segmentor has a counterpart in
+    ml-cvnets' DeepLabv3 checkpoint layout (``encoder.*``,
+    ``seg_head.aspp.aspp_layer.convs.{0..4}``, ``...project``,
+    ``seg_head.classifier``), and a checkpoint in that layout loads back
+    strictly and predicts the same logits."""
+    from mmvit.models.utils import cvnets_to_mmvit, mmvit_to_cvnets
+    name = 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'
+    source = build_segmentor(name).eval()
+    for module in source.modules():  # non-trivial BN statistics
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-.1, .1)
+            module.running_var.uniform_(.5, 1.5)
+    cvnets = mmvit_to_cvnets(source.state_dict())
+    assert 'seg_head.aspp.aspp_layer.convs.4.aspp_pool.conv_1x1.block.conv.' \
+        'weight' in cvnets
+    assert 'seg_head.aspp.aspp_layer.project.block.norm.running_var' in cvnets
+    assert cvnets['seg_head.classifier.block.conv.weight'].shape == (21, 256,
+                                                                     1, 1)
+    assert all(k.startswith(('encoder.', 'seg_head.'))
+               for k in cvnets), list(cvnets)
+
+    target = build_segmentor(name).eval()
+    target.load_state_dict(cvnets_to_mmvit(cvnets), strict=True)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = source.decode_head(source.extract_feat(x))
+        actual = target.decode_head(target.extract_feat(x))
+    assert torch.equal(expected, actual)

@@ -1,0 +1,339 @@
+"""SSDLite-MobileViT: neck, head, anchors and the detection configs."""
+import glob
+import math
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+pytest.importorskip('mmdet')
+from mmdet.registry import MODELS as MMDET_MODELS  # noqa: E402
+from mmdet.registry import TASK_UTILS as MMDET_TASK_UTILS  # noqa: E402
+from mmdet.structures import DetDataSample  # noqa: E402
+from mmdet.utils import register_all_modules  # noqa: E402
+from mmengine.structures import InstanceData  # noqa: E402
+
+from mmvit.models.dense_heads import (
+    SSDLiteAnchorGenerator,  # noqa: E402
+    SSDLiteHead)
+from mmvit.models.necks import SSDLiteNeck  # noqa: E402
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+COCO_CONFIGS = {
+    # config -> params in M with 80 classes (ml-cvnets layer-by-layer count)
+    'ssdlite_mobilevit-s_4xb32-200e_coco.py': 5.739,
+    'ssdlite_mobilevit-xs_4xb32-200e_coco.py': 2.742,
+    'ssdlite_mobilevit-xxs_4xb32-200e_coco.py': 1.755,
+}
+ALIASES = {
+    'ssdlite_mobilevit_s_coco.py': 'ssdlite_mobilevit-s_4xb32-200e_coco.py',
+    'ssdlite_mobilevit_xs_coco.py': 'ssdlite_mobilevit-xs_4xb32-200e_coco.py',
+    'ssdlite_mobilevit_xxs_coco.py':
+    'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+}
+ALL_CONFIGS = sorted(
+    osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'ssdlite*.py')))
+BN = dict(type='BN')
+
+
+@pytest.fixture(scope='module', autouse=True)
+def _mmdet_scope():
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
+
+
+def num_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _set_norm(cfg, norm_cfg: dict) -> None:
+    """Replace every ``norm_cfg`` (SyncBN needs a process group to train)."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == 'norm_cfg' and value is not None:
+                cfg[key] = dict(norm_cfg)
+            else:
+                _set_norm(value, norm_cfg)
+    elif isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            _set_norm(item, norm_cfg)
+
+
+def build_detector(config: str = 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+                   input_size: int = 320,
+                   **test_cfg):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    _set_norm(cfg.model, BN)
+    cfg.model.test_cfg.update(test_cfg)
+    cfg.model.bbox_head.anchor_generator.input_size = input_size
+    return MMDET_MODELS.build(cfg.model)
+
+
+def _inputs(num_images: int, with_boxes: bool, size: int = 320):
+    scale = size / 320
+    """A preprocessed batch of random images and their data samples."""
+    samples = []
+    for i in range(num_images):
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(size, size),
+                pad_shape=(size, size),
+                ori_shape=(size, size),
+                scale_factor=(1., 1.),
+                batch_input_shape=(size, size)))
+        gt = InstanceData()
+        if with_boxes:
+            gt.bboxes = (torch.tensor([[20., 30., 140., 200.],
+                                       [150., 100., 300., 290.]]) + i) * scale
+            gt.labels = torch.tensor([3, 17])
+        else:
+            gt.bboxes = torch.zeros((0, 4))
+            gt.labels = torch.zeros((0, ), dtype=torch.long)
+        sample.gt_instances = gt
+        samples.append(sample)
+    return torch.rand(num_images, 3, size, size), samples
+
+
+# ---------------------------------------------------------------- configs
+def test_every_ssdlite_config_is_tested():
+    listed = set(COCO_CONFIGS) | set(ALIASES) | {
+        'ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py',
+        'ssdlite_mobilevit_xxs_shapes.py'
+    }
+    assert set(ALL_CONFIGS) == listed
+
+
+@pytest.mark.parametrize('config', ALL_CONFIGS)
+def test_config_loads_and_builds(config):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    assert cfg.default_scope == 'mmdet'
+    assert cfg.model.backbone.type == 'mmvit.MobileViT'
+    model = MMDET_MODELS.build(cfg.model)  # SyncBN builds without a group
+    assert isinstance(model.neck, SSDLiteNeck)
+    assert isinstance(model.bbox_head, SSDLiteHead)
+    head = cfg.model.bbox_head
+    assert tuple(model.neck.out_channels) == tuple(head.in_channels)
+    assert model.backbone.out_channels == tuple(cfg.model.neck.in_channels)
+
+
+@pytest.mark.parametrize('config,expected', sorted(COCO_CONFIGS.items()))
+def test_param_count_matches_cvnets(config, expected):
+    model = build_detector(config)
+    assert model.bbox_head.num_classes == 80
+    millions = num_params(model) / 1e6
+    assert millions == pytest.approx(expected, rel=0.01), millions
+
+
+@pytest.mark.parametrize('alias,target', sorted(ALIASES.items()))
+def test_alias_is_the_full_config(alias, target):
+    a = Config.fromfile(osp.join(CONFIG_DIR, alias))
+    b = Config.fromfile(osp.join(CONFIG_DIR, target))
+    assert a.model.to_dict() == b.model.to_dict()
+    assert a.train_dataloader.to_dict() == b.train_dataloader.to_dict()
+
+
+def test_coco_recipe():
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'ssdlite_mobilevit_s_coco.py'))
+    assert cfg.train_cfg.max_epochs == 200
+    assert cfg.train_dataloader.batch_size == 32
+    assert cfg.auto_scale_lr.base_batch_size == 128
+    assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 9e-4, 0.01)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.end, warmup.by_epoch) == (500, False)
+    assert warmup.start_factor * opt.lr == pytest.approx(9e-5)
+    assert (cosine.type, cosine.eta_min) == ('CosineAnnealingLR', 1e-6)
+    ema = [h for h in cfg.custom_hooks if h.type == 'EMAHook']
+    assert ema and ema[0].momentum == 0.0005
+    assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
+    pre = cfg.model.data_preprocessor
+    assert pre.mean == [0., 0., 0.] and pre.std == [255., 255., 255.]
+    assert pre.bgr_to_rgb is False
+    assert cfg.model.backbone.init_cfg.type == 'Pretrained'
+    steps = [t.type for t in cfg.train_pipeline]
+    for step in ('Expand', 'MinIoURandomCrop', 'PhotoMetricDistortion',
+                 'RandomFlip', 'Resize'):
+        assert step in steps
+    test_cfg = cfg.model.test_cfg
+    assert (test_cfg.score_thr, test_cfg.nms.iou_threshold,
+            test_cfg.max_per_img) == (0.01, 0.5, 200)
+
+
+# ---------------------------------------------------------------- anchors
+def _cvnets_anchors(size=320,
+                    strides=(16, 32, 64, 128, 256, -1),
+                    ratios=((2, 3), ) * 5 + ((2, ), ),
+                    fm=None):
+    """ml-cvnets' SSD anchors written out from its definition: normalised
+    (cx, cy, w, h) per location, clamped to [0, 1], then in pixels x1y1x2y2
+    (``fm``: feature map sizes, default ``ceil(size / stride)``)."""
+    scales = torch.linspace(0.1, 1.05, len(strides) + 1).tolist()
+    out = []
+    for k, stride in enumerate(strides):
+        n = 1 if stride == -1 else math.ceil(size / stride)
+        n_h, n_w = (n, n) if fm is None else fm[k]
+        s_min, s_max = scales[k], math.sqrt(scales[k] * scales[k + 1])
+        for y in range(n_h):
+            for x in range(n_w):
+                cx, cy = (x + 0.5) / n_w, (y + 0.5) / n_h
+                boxes = [(s_min, s_min), (s_max, s_max)]
+                for r in ratios[k]:
+                    r = math.sqrt(r)
+                    boxes += [(s_min * r, s_min / r), (s_min / r, s_min * r)]
+                for w, h in boxes:
+                    cxcywh = torch.tensor([cx, cy, w, h]).clamp(0, 1)
+                    cx_, cy_, w_, h_ = cxcywh.tolist()
+                    out.append([
+                        cx_ - w_ / 2, cy_ - h_ / 2, cx_ + w_ / 2, cy_ + h_ / 2
+                    ])
+    return torch.tensor(out) * size
+
+
+def test_anchor_count_and_layout():
+    gen = MMDET_TASK_UTILS.build(
+        dict(type='mmvit.SSDLiteAnchorGenerator', input_size=320))
+    assert isinstance(gen, SSDLiteAnchorGenerator)
+    assert gen.num_base_priors == [6, 6, 6, 6, 6, 4]
+    assert gen.expected_featmap_sizes == [20, 10, 5, 3, 2, 1]
+    sizes = [(n, n) for n in gen.expected_featmap_sizes]
+    anchors = gen.grid_priors(sizes, device='cpu')
+    assert sum(a.shape[0] for a in anchors) == 3232
+    assert gen.num_priors_at_input_size == 3232
+    all_anchors = torch.cat(anchors)
+    widths = all_anchors[:, 2] - all_anchors[:, 0]
+    heights = all_anchors[:, 3] - all_anchors[:, 1]
+    assert widths.max() <= 320 + 1e-4 and heights.max() <= 320 + 1e-4
+    # first anchor: the 32-px square centred on the first 16-px cell
+    assert torch.allclose(anchors[0][0], torch.tensor([-8., -8., 24., 24.]))
+
+
+def test_anchors_equal_cvnets_definition():
+    gen = SSDLiteAnchorGenerator(input_size=320)
+    sizes = [(n, n) for n in gen.expected_featmap_sizes]
+    ours = torch.cat(gen.grid_priors(sizes, device='cpu'))
+    assert torch.allclose(ours, _cvnets_anchors(), atol=1e-3)
+
+
+@pytest.mark.parametrize('height,width', [(192, 192), (128, 160)])
+def test_anchors_follow_other_input_sizes_as_cvnets(height, width):
+    """Multi-scale inputs: the layout relative to the image is kept."""
+    gen = SSDLiteAnchorGenerator(input_size=320)
+    strides = (16, 32, 64, 128, 256)
+    sizes = [(math.ceil(height / s), math.ceil(width / s))
+             for s in strides] + [(1, 1)]
+    ours = torch.cat(gen.grid_priors(sizes, device='cpu'))
+    if height == width:
+        assert torch.allclose(ours, _cvnets_anchors(size=height), atol=1e-3)
+    else:  # x scales with the width, y with the height
+        ref_w = _cvnets_anchors(size=width, fm=sizes)
+        ref_h = _cvnets_anchors(size=height, fm=sizes)
+        assert torch.allclose(ours[:, 0::2], ref_w[:, 0::2], atol=1e-3)
+        assert torch.allclose(ours[:, 1::2], ref_h[:, 1::2], atol=1e-3)
+    flags = gen.valid_flags(sizes, (height, width), device='cpu')
+    assert sum(int(f.sum()) for f in flags) == len(ours)
+
+
+def test_anchor_generator_checks_its_arguments():
+    gen = SSDLiteAnchorGenerator(input_size=320)
+    with pytest.raises(ValueError, match='expected 6 feature maps'):
+        gen.grid_priors([(20, 20)], device='cpu')
+    with pytest.raises(ValueError, match='one entry per level'):
+        SSDLiteAnchorGenerator(ratios=([2, 3], ))
+    with pytest.raises(ValueError, match='>= 1'):
+        SSDLiteAnchorGenerator(ratios=([0.5], ) * 6)
+
+
+# ---------------------------------------------------------------- neck/head
+def test_neck_shapes_and_structure():
+    neck = SSDLiteNeck(in_channels=(128, 160))
+    feats = (torch.rand(2, 128, 20, 20), torch.rand(2, 160, 10, 10))
+    outs = neck(feats)
+    assert [tuple(o.shape[1:]) for o in outs] == [(128, 20, 20), (160, 10, 10),
+                                                  (256, 5, 5), (128, 3, 3),
+                                                  (128, 2, 2), (64, 1, 1)]
+    assert outs[0] is feats[0] and outs[1] is feats[1]
+    layer = neck.extra_layers[0]
+    assert not layer.depthwise_conv.with_activation  # dw: BN, no act
+    assert layer.depthwise_conv.with_norm
+    assert layer.depthwise_conv.conv.groups == 160
+    assert isinstance(layer.pointwise_conv.activate, nn.ReLU)
+    assert layer.pointwise_conv.with_norm
+    glob_conv = neck.global_layer[1]
+    assert glob_conv.conv.bias is None and not glob_conv.with_norm
+    assert isinstance(glob_conv.activate, nn.ReLU)
+    with pytest.raises(ValueError, match='expects 2 maps'):
+        neck(feats[:1])
+
+
+def test_head_structure():
+    head = SSDLiteHead(num_classes=80)
+    # projections only where proj_channels differ: 128->512, 160->256
+    assert [isinstance(p, nn.Identity) for p in head.proj_convs
+            ] == [False, False, True, True, True, True]
+    assert isinstance(head.dw_convs[-1], nn.Identity)  # global level: 1x1
+    assert head.dw_convs[0].conv.groups == 512
+    assert not head.dw_convs[0].with_activation
+    assert head.cls_convs[0].out_channels == 6 * 81
+    assert head.reg_convs[0].out_channels == 6 * 4
+    assert head.cls_convs[-1].out_channels == 4 * 81
+    assert head.loss_cls is None  # mmdet 3.3.0 SSDHead bug worked around
+    with pytest.raises(ValueError, match='one entry per level'):
+        SSDLiteHead(proj_channels=(512, 256))
+
+
+def test_predict_returns_at_most_200_boxes():
+    model = build_detector(score_thr=0.)  # random init: scores ~ 1 / 81
+    model.eval()
+    inputs, samples = _inputs(2, with_boxes=False)
+    with torch.no_grad():
+        results = model.predict(inputs, samples)
+    assert len(results) == 2
+    for result in results:
+        pred = result.pred_instances
+        assert 0 < len(pred) <= 200
+        assert pred.bboxes.shape == (len(pred), 4)
+        assert pred.scores.shape == pred.labels.shape == (len(pred), )
+        assert pred.labels.min() >= 0 and pred.labels.max() < 80
+        assert (pred.bboxes >= 0).all() and (pred.bboxes <= 320).all()
+        assert (pred.scores[:-1] >= pred.scores[1:]).all()
+
+
+def test_loss_is_finite_with_and_without_objects():
+    model = build_detector()
+    model.train()
+    for with_boxes in (False, True):
+        inputs, samples = _inputs(2, with_boxes=with_boxes)
+        losses = model.loss(inputs, samples)
+        total = sum(sum(v) for v in losses.values())
+        assert torch.isfinite(total)
+        if with_boxes:
+            assert total > 0
+            total.backward()
+    unused = [
+        name for name, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
+    assert unused == []
+
+
+def test_loss_falls_on_a_fixed_batch():
+    # 128x128 inputs (anchors laid out for 128) keep this CPU-fast
+    model = build_detector(input_size=128)
+    model.train()
+    inputs, samples = _inputs(2, with_boxes=True, size=128)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    history = []
+    for _ in range(6):
+        losses = model.loss(inputs, samples)
+        total = sum(sum(v) for v in losses.values())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        history.append(total.item())
+    assert history[-1] < 0.7 * history[0], history

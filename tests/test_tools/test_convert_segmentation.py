@@ -1,0 +1,116 @@
+"""DeepLabv3 checkpoints of HF (``MobileViTForSemanticSegmentation``) and
+ml-cvnets (``deeplabv3_mobilevit_*.pt``) convert to mmvit's mmseg segmentor
+(``configs/deeplabv3_mobilevit_*_voc.py``) with equal logits.
+
+The reference is HF's segmentation model with random weights; the cvnets
+layout is written out from the released checkpoints' naming and checked
+against transformers' own cvnets -> HF conversion logic.
+"""
+import os.path as osp
+
+import pytest
+import torch
+# helpers shared with the classification tests (skips this module as well
+# when mmpretrain, timm or transformers are missing)
+from test_convert_classification import (ARCHS, BN_KEYS, REPO_ROOT,
+                                         build_from_config,
+                                         cvnets_backbone_keys,
+                                         cvnets_state_dict_from_hf,
+                                         load_converted, load_tool, make_hf,
+                                         single_thread)
+
+pytest.importorskip('mmseg')
+
+__all__ = ['single_thread']  # a module-wide fixture, used by being here
+
+SEG_CONFIGS = {
+    'small': 'deeplabv3_mobilevit_s_voc.py',
+    'x_small': 'deeplabv3_mobilevit_xs_voc.py',
+    'xx_small': 'deeplabv3_mobilevit_xxs_voc.py',
+}
+
+
+def cvnets_segmentation_keys(num_rates: int = 3) -> list:
+    """Keys of an ml-cvnets DeepLabv3 checkpoint: ``encoder.`` backbone
+    (no expansion layer) + ASPP [1x1, rates..., pool] + project +
+    classifier."""
+    aspp = 'seg_head.aspp.aspp_layer'
+    head = []
+    branches = [f'{aspp}.convs.{i}' for i in range(num_rates + 1)]
+    branches.append(f'{aspp}.convs.{num_rates + 1}.aspp_pool.conv_1x1')
+    for name in branches + [f'{aspp}.project']:
+        head.append(f'{name}.block.conv.weight')
+        head.extend(f'{name}.block.norm.{k}' for k in BN_KEYS)
+    head += [
+        'seg_head.classifier.block.conv.weight',
+        'seg_head.classifier.block.conv.bias'
+    ]
+    return [f'encoder.{k}'
+            for k in cvnets_backbone_keys(with_exp=False)] + head
+
+
+@pytest.fixture(scope='module')
+def tool():
+    return load_tool()
+
+
+@pytest.fixture(scope='module')
+def image():
+    return torch.rand(
+        1, 3, 128, 128, generator=torch.Generator().manual_seed(5))
+
+
+def seg_logits(model, x):
+    """Logits at the head's resolution (1/16 of the input)."""
+    return model.decode_head.forward(model.extract_feat(x))
+
+
+def _compare(fmt, arch, ours, reference, image):
+    with torch.no_grad():
+        logits = seg_logits(ours, image)
+        ref = reference(pixel_values=image).logits
+    diff = (logits - ref).abs().max().item()
+    prob_diff = (logits.softmax(1) - ref.softmax(1)).abs().max().item()
+    print(f'{fmt} deeplabv3 {arch}: max |logit diff| {diff:.2e}, '
+          f'max |prob diff| {prob_diff:.2e}')
+    assert logits.shape == ref.shape == (1, 21, 8, 8)
+    assert diff <= 1e-4 and prob_diff <= 1e-4
+    assert torch.equal(logits.argmax(1), ref.argmax(1))
+
+
+@pytest.mark.parametrize('arch', ARCHS)
+def test_hf_and_cvnets_deeplabv3(arch, tool, image, tmp_path):
+    reference = make_hf(arch, task='segmentation')
+    config = osp.join(REPO_ROOT, 'configs', SEG_CONFIGS[arch])
+
+    # HF layout
+    src, dst = tmp_path / 'hf.bin', tmp_path / 'hf_mmvit.pth'
+    torch.save(reference.state_dict(), src)
+    tool.main([str(src), str(dst), '--format', 'hf'])
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert (meta['format'], meta['arch'], meta['task']) == ('hf', arch,
+                                                            'segmentation')
+    _compare('hf', arch, load_converted(build_from_config(config), str(dst)),
+             reference, image)
+
+    # cvnets layout of the same weights
+    state = cvnets_state_dict_from_hf(reference, cvnets_segmentation_keys())
+    src, dst = tmp_path / 'deeplabv3.pt', tmp_path / 'cvnets_mmvit.pth'
+    torch.save(state, src)
+    tool.main([str(src), str(dst), '--format', 'cvnets'])
+    _compare('cvnets', arch,
+             load_converted(build_from_config(config),
+                            str(dst)), reference, image)
+
+
+def test_segmentor_of_wrong_variant_is_refused(tool, tmp_path):
+    reference = make_hf('xx_small', task='segmentation')
+    src = tmp_path / 'hf.bin'
+    torch.save(reference.state_dict(), src)
+    config = osp.join(REPO_ROOT, 'configs', SEG_CONFIGS['small'])
+    with pytest.raises(
+            SystemExit,
+            match=r"does not match mmvit MobileViT 'small' .*"
+            r"\(the checkpoint is MobileViT 'xx_small'\): missing keys "
+            r'\[\] .* shape mismatches \[.*backbone\.'):
+        tool.main([str(src), str(tmp_path / 'o.pth'), '--config', config])

@@ -1,0 +1,111 @@
+"""Evaluate a checkpoint with any mmdet / mmseg / mmpretrain config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out res.pkl]
+                         [--show-dir DIR] [--cfg-options k=v ...]
+    bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
+"""
+import argparse
+import os
+import os.path as osp
+
+import mmvit  # noqa: F401 (compatibility fixes first)
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmvit.utils import init_cpu_process_group, prepare_distributed
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Test a checkpoint with an OpenMMLab config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='where the metrics log goes; default: '
+        './work_dirs/<config name>')
+    parser.add_argument(
+        '--out', help='also dump the raw predictions to this .pkl file')
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--show-dir', help='save images with drawn predictions here')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='seconds per --show image')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. test_dataloader.batch_size=8')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (dist_test.sh passes pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def _enable_visualization(cfg: Config, args) -> None:
+    """Turn on the toolbox's visualization hook (mmdet, mmseg, mmpretrain)."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is None:
+        raise ValueError(
+            '--show / --show-dir need a visualization hook in '
+            'default_hooks (e.g. DetVisualizationHook, SegVisualizationHook, '
+            'VisualizationHook)')
+    if hook['type'].endswith('DetVisualizationHook'):
+        hook.update(draw=True, test_out_dir=args.show_dir)
+    elif hook['type'].endswith('SegVisualizationHook'):
+        hook.update(draw=True)
+        if args.show_dir:
+            cfg.visualizer['save_dir'] = args.show_dir
+    else:  # mmpretrain's VisualizationHook
+        hook.update(enable=True, out_dir=args.show_dir)
+    if args.show:
+        hook.update(show=True, wait_time=args.wait_time)
+
+
+def build_config(args) -> Config:
+    """The config with the command-line options applied."""
+    for path, what in ((args.config, 'config'), (args.checkpoint,
+                                                 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} file not found: {path}')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl file, got {args.out}')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        _enable_visualization(cfg, args)
+    prepare_distributed(cfg)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_config(args)
+    init_cpu_process_group(cfg)
+    runner = (
+        Runner.from_cfg(cfg)
+        if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
