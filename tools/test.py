@@ -11,10 +11,8 @@ import os.path as osp
 import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-from mmvit.utils import init_cpu_process_group, prepare_distributed
+from mmvit.utils import build_runner, prepare_distributed
 
 
 def parse_args(argv=None):
@@ -97,10 +95,7 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
-    init_cpu_process_group(cfg)
-    runner = (
-        Runner.from_cfg(cfg)
-        if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

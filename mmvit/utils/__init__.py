@@ -1,4 +1,7 @@
-from .dist import init_cpu_process_group, prepare_distributed
+from .dist import build_runner, init_cpu_process_group, prepare_distributed
 from .flops import count_flops
 
-__all__ = ['count_flops', 'init_cpu_process_group', 'prepare_distributed']
+__all__ = [
+    'build_runner', 'count_flops', 'init_cpu_process_group',
+    'prepare_distributed'
+]

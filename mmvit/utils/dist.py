@@ -34,3 +34,14 @@ def init_cpu_process_group(cfg: Config) -> None:
     if (_cpu_only(cfg) and cfg.launcher == 'pytorch'
             and not torch_dist.is_initialized()):
         torch_dist.init_process_group(backend='gloo')
+
+
+def build_runner(cfg: Config):
+    """The runner of ``cfg`` (``runner_type`` honoured), with the gloo
+    process group started first on machines without GPUs."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    init_cpu_process_group(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
