@@ -12,7 +12,7 @@ import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 
-from mmvit.utils import build_runner, prepare_distributed
+from mmvit.utils import build_runner, load_config, prepare_distributed
 
 
 def parse_args(argv=None):
@@ -70,21 +70,13 @@ def _enable_visualization(cfg: Config, args) -> None:
 
 def build_config(args) -> Config:
     """The config with the command-line options applied."""
-    for path, what in ((args.config, 'config'), (args.checkpoint,
-                                                 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file not found: '
+                                f'{args.checkpoint}')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl file, got {args.out}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         _enable_visualization(cfg, args)

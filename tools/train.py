@@ -14,7 +14,7 @@ import os.path as osp
 import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 
-from mmvit.utils import build_runner, prepare_distributed
+from mmvit.utils import build_runner, load_config, prepare_distributed
 
 
 def parse_args(argv=None):
@@ -60,18 +60,8 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """The config with the command-line options applied."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args.config, args.launcher, args.cfg_options,
+                      args.work_dir)
 
     if args.amp:
         if cfg.optim_wrapper.get('type') not in ('OptimWrapper',

@@ -1,7 +1,8 @@
-from .dist import build_runner, init_cpu_process_group, prepare_distributed
+from .dist import (build_runner, init_cpu_process_group, load_config,
+                   prepare_distributed)
 from .flops import count_flops
 
 __all__ = [
-    'build_runner', 'count_flops', 'init_cpu_process_group',
+    'build_runner', 'count_flops', 'init_cpu_process_group', 'load_config',
     'prepare_distributed'
 ]
