@@ -308,3 +308,34 @@ def ensure_shapes_dataset(root: str,
         if osp.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
     return True
+
+
+class GeneratedOnFirstUse:
+    """Mixin for datasets over the shapes data: before the annotation file
+    is read, generate the data under ``data_root`` if it is missing.
+
+    Put it before the toolbox's dataset class; call :meth:`_set_generation`
+    in ``__init__`` before ``super().__init__`` and :meth:`_ensure_generated`
+    at the top of ``load_data_list``.
+    """
+
+    def _set_generation(self, generate: bool, num_train: int, num_val: int,
+                        seed: int) -> None:
+        self.generate = generate
+        self.generate_kwargs = dict(
+            num_train=num_train, num_val=num_val, seed=seed)
+
+    def _ensure_generated(self) -> None:
+        if not self.ann_file:
+            raise ValueError(f'{type(self).__name__} needs `ann_file`')
+        if osp.isfile(self.ann_file):
+            return
+        if not self.generate:
+            raise FileNotFoundError(
+                f'{self.ann_file} not found; generate the data with '
+                'tools/dataset_converters/generate_shapes.py or set '
+                'generate=True')
+        root = self.data_root or osp.dirname(
+            osp.dirname(osp.abspath(self.ann_file)))
+        ensure_shapes_dataset(root, **self.generate_kwargs)
+

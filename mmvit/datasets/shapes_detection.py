@@ -1,15 +1,14 @@
 """The generated shapes dataset as an mmdet COCO dataset (needs mmdet)."""
-import os.path as osp
 from typing import List
 
 from mmdet.datasets import CocoDataset
 
 from mmvit.registry import DATASETS
-from .shapes import SHAPE_CLASSES, ensure_shapes_dataset
+from .shapes import SHAPE_CLASSES, GeneratedOnFirstUse
 
 
 @DATASETS.register_module()
-class ShapesDetDataset(CocoDataset):
+class ShapesDetDataset(GeneratedOnFirstUse, CocoDataset):
     """mmdet's :class:`CocoDataset` over the generated shapes dataset
     (:func:`mmvit.datasets.shapes.generate_shapes_dataset`).
 
@@ -37,14 +36,9 @@ class ShapesDetDataset(CocoDataset):
                  num_val: int = 100,
                  seed: int = 0,
                  **kwargs) -> None:
-        self.generate = generate
-        self.generate_kwargs = dict(
-            num_train=num_train, num_val=num_val, seed=seed)
+        self._set_generation(generate, num_train, num_val, seed)
         super().__init__(*args, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        if self.generate and not osp.exists(self.ann_file):
-            root = self.data_root or osp.dirname(
-                osp.dirname(osp.abspath(self.ann_file)))
-            ensure_shapes_dataset(root, **self.generate_kwargs)
+        self._ensure_generated()
         return super().load_data_list()

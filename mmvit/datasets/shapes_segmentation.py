@@ -1,15 +1,14 @@
 """The generated shapes dataset as an mmseg dataset (needs mmseg)."""
-import os.path as osp
 from typing import List
 
 from mmseg.datasets import BaseSegDataset
 
 from mmvit.registry import DATASETS
-from .shapes import SHAPE_CLASSES, ensure_shapes_dataset
+from .shapes import SHAPE_CLASSES, GeneratedOnFirstUse
 
 
 @DATASETS.register_module()
-class ShapesSegDataset(BaseSegDataset):
+class ShapesSegDataset(GeneratedOnFirstUse, BaseSegDataset):
     """mmseg's :class:`BaseSegDataset` over the class-index masks of the
     generated shapes dataset (:func:`mmvit.datasets.shapes.
     generate_shapes_dataset`): label 0 is background, ``k`` is
@@ -40,22 +39,9 @@ class ShapesSegDataset(BaseSegDataset):
                  num_val: int = 100,
                  seed: int = 0,
                  **kwargs) -> None:
-        self.generate = generate
-        self.generate_kwargs = dict(
-            num_train=num_train, num_val=num_val, seed=seed)
+        self._set_generation(generate, num_train, num_val, seed)
         super().__init__(ann_file=ann_file, **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        if not self.ann_file:
-            raise ValueError('ShapesSegDataset needs `ann_file`, the split '
-                             'file of image stems (e.g. splits/train.txt)')
-        if not osp.isfile(self.ann_file):
-            if not self.generate:
-                raise FileNotFoundError(
-                    f'split file {self.ann_file} not found; generate the '
-                    'data with tools/dataset_converters/generate_shapes.py '
-                    'or set generate=True')
-            root = self.data_root or osp.dirname(
-                osp.dirname(osp.abspath(self.ann_file)))
-            ensure_shapes_dataset(root, **self.generate_kwargs)
+        self._ensure_generated()
         return super().load_data_list()
