@@ -39,18 +39,20 @@ def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A low-saturation textured background: blotches + stripes + noise."""
     base = rng.uniform(60, 190, size=3)
     grid = rng.integers(3, 9)
-    blotch = rng.normal(0, 20, size=(grid, grid, 1)).astype(np.float32)
+    blotch = rng.normal(0, 20, size=(grid, grid)).astype(np.float32)
     blotch = cv2.resize(blotch, (w, h), interpolation=cv2.INTER_CUBIC)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, np.pi)
     period = rng.uniform(6, 30)
-    phase = (xs * np.cos(angle) + ys * np.sin(angle)) * 2 * np.pi / period
-    stripes = rng.uniform(4, 14) * np.sin(phase)
-    noise = rng.normal(0, 8, size=(h, w, 1))
-    tint = rng.uniform(0.85, 1.15, size=3)
-    img = base + (blotch[..., None] if blotch.ndim == 2 else blotch)
-    img = img + stripes[..., None] + noise
-    return np.clip(img * tint, 0, 255)
+    # [H, 1] + [1, W] -> [H, W] phase of a plane wave
+    ys = np.arange(h, dtype=np.float32)[:, None] * np.float32(np.sin(angle))
+    xs = np.arange(w, dtype=np.float32)[None, :] * np.float32(np.cos(angle))
+    stripes = np.float32(rng.uniform(4, 14)) * np.sin(
+        (xs + ys) * np.float32(2 * np.pi / period))
+    noise = rng.standard_normal(size=(h, w), dtype=np.float32) * 8
+    tint = rng.uniform(0.85, 1.15, size=3).astype(np.float32)
+    gray = blotch + stripes + noise  # [H, W]
+    img = (gray[..., None] + base.astype(np.float32)) * tint
+    return np.clip(img, 0, 255)
 
 
 def _color(rng: np.random.Generator) -> Tuple[int, int, int]:
@@ -94,11 +96,11 @@ def _rasterize(poly: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _bbox_of(mask: np.ndarray) -> Optional[List[float]]:
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
+    """COCO ``[x, y, w, h]`` of the nonzero pixels of a uint8 mask."""
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0 or h == 0:
         return None
-    x0, y0 = float(xs.min()), float(ys.min())
-    return [x0, y0, float(xs.max()) + 1 - x0, float(ys.max()) + 1 - y0]
+    return [float(x), float(y), float(w), float(h)]
 
 
 def _iou(a: List[float], b: List[float]) -> float:
@@ -147,9 +149,12 @@ def _render_image(
             box = _bbox_of(mask)
             if box is None or any(_iou(box, b) > 0.15 for b in boxes):
                 continue
-            shade = rng.uniform(0.8, 1.0, size=(h, w, 1))
-            img = np.where(mask[..., None] > 0,
-                           np.array(_color(rng)) * shade, img)
+            # paint inside the box only: [bh, bw, 1] shading of one colour
+            x0, y0, bw, bh = (int(v) for v in box)
+            region = (slice(y0, y0 + bh), slice(x0, x0 + bw))
+            shade = rng.uniform(0.8, 1.0, size=(bh, bw, 1))
+            img[region] = np.where(mask[region][..., None] > 0,
+                                   np.array(_color(rng)) * shade, img[region])
             labels[mask > 0] = label
             boxes.append(box)
             anns.append(
