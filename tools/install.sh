@@ -82,6 +82,8 @@ fi
 #    mmvit itself (editable).
 "${PIP[@]}" install -q pytest==9.0.1 pytest-timeout==2.4.0
 "${PIP[@]}" install -q "${C[@]}" transformers==4.27.4 tokenizers==0.13.3
+# ONNX export (torch.onnx's exporter needs onnxscript) and its onnxruntime parity checks.
+"${PIP[@]}" install -q "${C[@]}" onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.31.1
 "${PIP[@]}" install -q "${C[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 # 7) make stock OpenMMLab entry points (e.g. mmdet's browse_dataset, which imports

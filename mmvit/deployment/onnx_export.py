@@ -1,0 +1,615 @@
+"""ONNX export of mmvit models: backbone, classifier, SSDLite, DeepLabv3.
+
+Each model is first wrapped into a plain tensor-in / tensor-out module (the
+``*ExportWrapper`` classes): the input is the image batch as the model's data
+preprocessor receives it (float pixels ``[B, 3, H, W]`` in the channel order
+the pipeline loads, BGR for mmvit's configs) and the graph starts with the
+preprocessor's channel swap and mean / std normalisation, so a deployment only
+has to resize. The wrappers are exported with the ``torch.export``-based
+exporter (:func:`export_onnx`) with a dynamic batch axis, and
+:func:`max_tensor_rank` checks that no tensor of the graph has a rank above 5
+(CoreML's limit).
+
+Outputs per task (``B`` dynamic, ``H x W`` the export size):
+
+* ``backbone``: the backbone's feature maps ``feat0, feat1, ...``;
+* ``classifier``: ``logits [B, num_classes]``;
+* ``detector``: ``boxes [B, A, 4]`` (input-pixel ``x1, y1, x2, y2``, clipped
+  to the image as mmdet does) and ``scores [B, A, num_classes]`` (softmax,
+  background dropped), or with NMS ``dets [B, K, 5]`` (box + score) and
+  ``labels [B, K]`` (``K = max_per_img``; rows past the detections are zero
+  with label ``-1``), following mmdet's ``test_cfg``;
+* ``segmentor``: ``logits [B, num_classes, H, W]`` (resized to the input as
+  mmseg's ``EncoderDecoder.predict``) and ``labels [B, H, W]`` (argmax).
+"""
+import copy
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .fuse import switch_to_deploy
+
+TASKS = ('backbone', 'classifier', 'detector', 'segmentor')
+DEFAULT_OPSET = 18
+MIN_OPSET = 17
+# MobileViT downsamples by 32 (the stem and four stride-2 stages).
+SIZE_DIVISOR = 32
+MIN_SIZE = 64
+
+
+# --------------------------------------------------------------------------
+# Building the model of a config
+# --------------------------------------------------------------------------
+def infer_task(model: nn.Module) -> str:
+    """``detector``, ``segmentor``, ``classifier`` or ``backbone`` from the
+    parts a built model has."""
+    if hasattr(model, 'bbox_head'):
+        return 'detector'
+    if hasattr(model, 'decode_head'):
+        return 'segmentor'
+    if hasattr(model, 'head') and hasattr(model, 'backbone'):
+        return 'classifier'
+    return 'backbone'
+
+
+def build_model(config, checkpoint: Optional[str] = None) -> nn.Module:
+    """The model of ``config`` (a path or an mmengine ``Config``) in eval
+    mode on CPU, SyncBN reverted to BN and ``checkpoint`` loaded strictly.
+
+    Raises:
+        FileNotFoundError: the config or the checkpoint does not exist.
+        ValueError: the checkpoint's weights do not fit the model.
+    """
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, DefaultScope
+
+    if isinstance(config, str):
+        if not osp.isfile(config):
+            raise FileNotFoundError(f'config file not found: {config}')
+        config = Config.fromfile(config)
+    # the config's scope for this build only (none is left behind); no
+    # init_weights(), so no pretrained download: weights come from checkpoint
+    with DefaultScope.overwrite_default_scope(config.get('default_scope')):
+        model = MODELS.build(config.model)
+    model = revert_sync_batchnorm(model)
+    if checkpoint is not None:
+        load_weights(model, checkpoint)
+    return model.eval()
+
+
+def load_weights(model: nn.Module, checkpoint: str) -> None:
+    """Load ``checkpoint`` (an mmengine / mmvit ``.pth``) into ``model``,
+    every key and shape matching."""
+    from mmengine.runner import load_checkpoint
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    try:
+        load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=True, logger=None)
+    except (RuntimeError, KeyError) as err:
+        raise ValueError(f'checkpoint {checkpoint} does not match the model '
+                         f'of the config: {str(err)[:2000]}') from err
+
+
+def check_input_shape(height: int, width: int) -> None:
+    """Export sizes must be multiples of 32 and at least 64."""
+    if min(height, width) < MIN_SIZE:
+        raise ValueError(f'input shape {height}x{width} is too small: both '
+                         f'sides must be >= {MIN_SIZE}')
+    if height % SIZE_DIVISOR or width % SIZE_DIVISOR:
+        raise ValueError(f'input shape {height}x{width}: both sides must be '
+                         f'multiples of {SIZE_DIVISOR} (the network stride)')
+
+
+# --------------------------------------------------------------------------
+# Export wrappers
+# --------------------------------------------------------------------------
+class Preprocess(nn.Module):
+    """The data preprocessor's channel swap and normalisation as a module.
+
+    Args:
+        data_preprocessor (nn.Module, optional): An mmengine / mmdet / mmseg
+            / mmpretrain image data preprocessor; None for an identity.
+    """
+
+    def __init__(self, data_preprocessor: Optional[nn.Module]) -> None:
+        super().__init__()
+        pre = data_preprocessor
+        self.swap_channels = bool(
+            getattr(pre, '_channel_conversion', False)
+            or getattr(pre, 'channel_conversion', False))
+        self.normalize = bool(getattr(pre, '_enable_normalize', False))
+        if self.normalize:
+            self.register_buffer('mean', pre.mean.detach().clone().float())
+            self.register_buffer('std', pre.std.detach().clone().float())
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.swap_channels:
+            x = x.flip(1)  # [B, 3, H, W], BGR <-> RGB
+        if self.normalize:
+            x = (x - self.mean) / self.std
+        return x
+
+
+class BackboneExportWrapper(nn.Module):
+    """Image -> the backbone's feature maps (tuple)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.preprocess = Preprocess(getattr(model, 'data_preprocessor', None))
+        self.backbone = getattr(model, 'backbone', model)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        return tuple(self.backbone(self.preprocess(x)))
+
+
+class ClassifierExportWrapper(nn.Module):
+    """Image -> class logits ``[B, num_classes]`` of an mmpretrain
+    ``ImageClassifier``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.preprocess = Preprocess(model.data_preprocessor)
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model.head(self.model.extract_feat(self.preprocess(x)))
+
+
+class SegmentorExportWrapper(nn.Module):
+    """Image -> ``logits [B, K, H, W]`` at the input size and the argmax
+    ``labels [B, H, W]`` of an mmseg ``EncoderDecoder`` (``mode='whole'``)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        if model.test_cfg.get('mode', 'whole') != 'whole':
+            warnings.warn('the exported segmentor infers the whole image; '
+                          f'test_cfg.mode={model.test_cfg.mode!r} is ignored')
+        self.preprocess = Preprocess(model.data_preprocessor)
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        size = x.shape[-2:]
+        head = self.model.decode_head
+        logits = head(self.model.extract_feat(self.preprocess(x)))
+        logits = F.interpolate(
+            logits,
+            size=size,
+            mode='bilinear',
+            align_corners=head.align_corners)
+        return logits, logits.argmax(dim=1)
+
+
+class DetectorExportWrapper(nn.Module):
+    """Image -> decoded boxes and class scores of an SSD-style detector
+    (softmax classifier with background last, ``DeltaXYWHBBoxCoder``).
+
+    The anchors of the export size are computed once with the head's own
+    anchor generator and stored as a buffer.
+
+    Args:
+        model (nn.Module): An mmdet ``SingleStageDetector``.
+        input_shape (tuple[int, int]): Export ``(H, W)``.
+        with_nms (bool): Append mmdet's test-time filtering and class-wise
+            NMS (``score_thr``, ``nms_pre`` per level, ``min_bbox_size``,
+            ``nms.iou_threshold``, ``max_per_img`` of ``test_cfg``), the NMS
+            as ONNX ``NonMaxSuppression``. Defaults to False.
+    """
+
+    def __init__(self,
+                 model: nn.Module,
+                 input_shape: Tuple[int, int],
+                 with_nms: bool = False) -> None:
+        super().__init__()
+        head = model.bbox_head
+        if head.use_sigmoid_cls:
+            raise NotImplementedError(
+                'only softmax (SSD-style) classifiers are supported')
+        coder = head.bbox_coder
+        if type(coder).__name__ != 'DeltaXYWHBBoxCoder' or coder.add_ctr_clamp:
+            raise NotImplementedError(
+                f'unsupported box coder {type(coder).__name__}')
+        self.preprocess = Preprocess(model.data_preprocessor)
+        self.model = model
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.num_classes = head.num_classes
+        self.with_nms = with_nms
+        self.test_cfg = dict(head.test_cfg or {})
+        if with_nms:
+            nms = self.test_cfg.get('nms') or {}
+            if nms.get('type', 'nms') != 'nms':
+                raise NotImplementedError(
+                    f'only hard NMS exports, got test_cfg.nms={nms}')
+            if 'max_per_img' not in self.test_cfg:
+                raise ValueError('test_cfg.max_per_img is needed for NMS')
+
+        # anchors of the export size, from a dry run of the feature maps
+        dummy = torch.zeros(1, 3, *self.input_shape)
+        with torch.no_grad():
+            cls_scores, _ = head(model.extract_feat(dummy))
+        featmap_sizes = [tuple(c.shape[-2:]) for c in cls_scores]
+        priors = head.prior_generator.grid_priors(
+            featmap_sizes, dtype=torch.float32, device='cpu')
+        self.level_sizes = [int(p.shape[0]) for p in priors]
+        self.register_buffer('anchors', torch.cat(priors))  # [A, 4]
+        self.register_buffer('means', torch.tensor(coder.means).float())
+        self.register_buffer('stds', torch.tensor(coder.stds).float())
+        self.max_ratio = abs(float(np.log(16 / 1000)))
+        self.clip_border = coder.clip_border
+
+    def decode(self, deltas: Tensor) -> Tensor:
+        """``[B, A, 4]`` deltas -> xyxy boxes. mmdet 3.3's batched decode
+        (``onnx_delta2bbox``) imports the removed ``mmdet.core.export`` when
+        clipping under export, so this is the same formula written out."""
+        deltas = deltas * self.stds + self.means
+        anchors = self.anchors  # [A, 4]
+        centers = (anchors[:, :2] + anchors[:, 2:]) * 0.5
+        sizes = anchors[:, 2:] - anchors[:, :2]
+        d_xy = deltas[..., :2]
+        d_wh = deltas[..., 2:].clamp(min=-self.max_ratio, max=self.max_ratio)
+        g_xy = centers + sizes * d_xy
+        g_wh = sizes * d_wh.exp()
+        boxes = torch.cat([g_xy - g_wh * 0.5, g_xy + g_wh * 0.5], dim=-1)
+        if self.clip_border:
+            height, width = self.input_shape
+            limit = boxes.new_tensor([width, height, width, height])
+            boxes = torch.minimum(boxes.clamp(min=0), limit)
+        return boxes
+
+    def raw_outputs(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """``boxes [B, A, 4]`` and ``scores [B, A, num_classes]``."""
+        head = self.model.bbox_head
+        cls_scores, bbox_preds = head(
+            self.model.extract_feat(self.preprocess(x)))
+        batch = x.shape[0]
+        # per level [B, A_l * C, H, W] -> [B, H * W * A_l, C], location-major
+        # as mmdet's priors; rank 3 at most
+        num_out = head.cls_out_channels
+        cls = [
+            c.permute(0, 2, 3, 1).reshape(batch, -1, num_out)
+            for c in cls_scores
+        ]
+        deltas = [
+            b.permute(0, 2, 3, 1).reshape(batch, -1, 4) for b in bbox_preds
+        ]
+        cls, deltas = torch.cat(cls, dim=1), torch.cat(deltas, dim=1)
+        scores = cls.softmax(-1)[..., :-1]  # background is the last class
+        return self.decode(deltas), scores
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        boxes, scores = self.raw_outputs(x)
+        if not self.with_nms:
+            return boxes, scores
+        return self.nms(boxes, scores)
+
+    def nms(self, boxes: Tensor, scores: Tensor) -> Tuple[Tensor, Tensor]:
+        """mmdet's ``_predict_by_feat_single`` + ``_bbox_post_process`` on
+        fixed-size tensors: ``dets [B, K, 5]``, ``labels [B, K]``."""
+        cfg = self.test_cfg
+        score_thr = float(cfg.get('score_thr', 0.))
+        nms_pre = int(cfg.get('nms_pre', -1))
+        min_size = cfg.get('min_bbox_size', -1)
+        batch, num_anchors, num_classes = scores.shape
+
+        keep = scores > score_thr  # [B, A, C]
+        if nms_pre > 0:
+            # mmdet keeps the nms_pre best (anchor, class) pairs per level
+            masked = torch.where(keep, scores, torch.zeros_like(scores))
+            kept = []
+            for level in masked.split(self.level_sizes, dim=1):
+                flat = level.reshape(batch, -1)  # [B, A_l * C]
+                if nms_pre < flat.shape[1]:
+                    kth = flat.topk(nms_pre, dim=1).values[:, -1:]
+                    flat_keep = flat >= kth
+                else:
+                    flat_keep = torch.ones_like(flat, dtype=torch.bool)
+                kept.append(flat_keep.reshape(level.shape))
+            keep = keep & torch.cat(kept, dim=1)
+        if min_size is not None and min_size >= 0:
+            wh = boxes[..., 2:] - boxes[..., :2]  # [B, A, 2]
+            big = (wh > min_size).all(dim=-1, keepdim=True)
+            keep = keep & big
+        scores = torch.where(keep, scores, torch.zeros_like(scores))
+
+        max_per_img = int(cfg['max_per_img'])
+        iou_thr = float(cfg['nms'].get('iou_threshold', 0.5))
+        scores_cn = scores.transpose(1, 2)  # [B, C, A]
+        selected = nms_mask(boxes, scores_cn, max_per_img, iou_thr,
+                            score_thr)  # [B, C, A], 1 where kept
+        flat = (scores_cn * selected).reshape(batch, -1)  # [B, C * A]
+        top = min(max_per_img, num_classes * num_anchors)
+        top_scores, top_idx = flat.topk(top, dim=1)  # [B, K]
+        labels = top_idx // num_anchors
+        box_idx = (top_idx % num_anchors).unsqueeze(-1).expand(-1, -1, 4)
+        top_boxes = boxes.gather(1, box_idx)  # [B, K, 4]
+        valid = top_scores > 0
+        dets = torch.cat([top_boxes, top_scores.unsqueeze(-1)], dim=-1)
+        dets = dets * valid.unsqueeze(-1).to(dets.dtype)
+        labels = torch.where(valid, labels, torch.full_like(labels, -1))
+        return dets, labels
+
+
+# --------------------------------------------------------------------------
+# NMS as an op the exporter turns into ONNX NonMaxSuppression
+# --------------------------------------------------------------------------
+@torch.library.custom_op('mmvit::nms_mask', mutates_args=())
+def nms_mask(boxes: Tensor, scores: Tensor, max_per_class: int,
+             iou_threshold: float, score_threshold: float) -> Tensor:
+    """Class-wise NMS as a mask: ``boxes [B, N, 4]``, ``scores [B, C, N]``
+    -> ``[B, C, N]`` with 1 at every (image, class, box) kept (score above
+    ``score_threshold``, at most ``max_per_class`` per class), else 0."""
+    from mmcv.ops import batched_nms  # what mmdet's predict runs
+    mask = torch.zeros_like(scores)
+    for b in range(scores.shape[0]):
+        cls_idx, box_idx = torch.nonzero(
+            scores[b] > score_threshold, as_tuple=True)
+        if cls_idx.numel() == 0:
+            continue
+        _, keep = batched_nms(boxes[b, box_idx], scores[b, cls_idx, box_idx],
+                              cls_idx,
+                              dict(type='nms', iou_threshold=iou_threshold))
+        cls_keep, box_keep = cls_idx[keep], box_idx[keep]
+        # NonMaxSuppression keeps the best max_per_class of each class
+        for c in cls_keep.unique():
+            rows = (cls_keep == c).nonzero()[:, 0][:max_per_class]
+            mask[b, cls_keep[rows], box_keep[rows]] = 1
+    return mask
+
+
+@nms_mask.register_fake
+def _nms_mask_fake(boxes, scores, max_per_class, iou_threshold,
+                   score_threshold):
+    return torch.empty_like(scores)
+
+
+def _nms_mask_onnx(boxes, scores, max_per_class: int, iou_threshold: float,
+                   score_threshold: float):
+    from onnxscript import opset18 as op
+    selected = op.NonMaxSuppression(
+        boxes, scores, op.Constant(value_ints=[max_per_class]),
+        op.Constant(value_floats=[iou_threshold]),
+        op.Constant(value_floats=[score_threshold]))  # [K, 3] (b, c, n)
+    ones = op.CastLike(
+        op.Expand(
+            op.Constant(value_float=1.0), op.Shape(selected, start=0, end=1)),
+        scores)
+    zeros = op.CastLike(op.ConstantOfShape(op.Shape(scores)), scores)
+    return op.ScatterND(zeros, selected, ones)
+
+
+# --------------------------------------------------------------------------
+# Export, checks, verification
+# --------------------------------------------------------------------------
+def wrap_model(model: nn.Module,
+               task: str,
+               input_shape: Tuple[int, int],
+               with_nms: bool = False) -> nn.Module:
+    """The export wrapper of ``model`` for ``task`` (see :data:`TASKS`)."""
+    if task not in TASKS:
+        raise ValueError(f'task must be one of {TASKS}, got {task!r}')
+    if with_nms and task != 'detector':
+        raise ValueError('with_nms applies to detectors only')
+    needs = dict(
+        classifier='head', detector='bbox_head',
+        segmentor='decode_head').get(task)
+    if needs is not None and not hasattr(model, needs):
+        raise ValueError(f'cannot export {type(model).__name__} as a {task}: '
+                         f'it has no {needs}')
+    if task == 'backbone':
+        wrapper = BackboneExportWrapper(model)
+    elif task == 'classifier':
+        wrapper = ClassifierExportWrapper(model)
+    elif task == 'segmentor':
+        wrapper = SegmentorExportWrapper(model)
+    else:
+        wrapper = DetectorExportWrapper(model, input_shape, with_nms=with_nms)
+    return wrapper.eval()
+
+
+def output_names(wrapper: nn.Module, num_outputs: int) -> List[str]:
+    """Names of the graph outputs of a wrapper."""
+    if isinstance(wrapper, DetectorExportWrapper):
+        return ['dets', 'labels'] if wrapper.with_nms else ['boxes', 'scores']
+    if isinstance(wrapper, SegmentorExportWrapper):
+        return ['logits', 'labels']
+    if isinstance(wrapper, ClassifierExportWrapper):
+        return ['logits']
+    return [f'feat{i}' for i in range(num_outputs)]
+
+
+def export_onnx(wrapper: nn.Module,
+                path: str,
+                input_shape: Tuple[int, int],
+                opset: int = DEFAULT_OPSET) -> str:
+    """Export ``wrapper`` to ``path`` (weights inside the file) for inputs
+    ``[B, 3, H, W]`` with a dynamic batch axis ``B``."""
+    if opset < MIN_OPSET:
+        raise ValueError(f'opset must be >= {MIN_OPSET}, got {opset}')
+    height, width = input_shape
+    batch_axis = {0: torch.export.Dim('batch')}
+    # Two images while tracing, so that no size-1 batch gets specialised.
+    example = torch.rand(2, 3, height, width) * 255
+    with torch.no_grad():
+        outputs = wrapper(example)
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs, )
+    # The torch.export-based exporter (the default since torch 2.9; the
+    # TorchScript one is deprecated): it proves the batch axis symbolic
+    # (fails instead of silently baking in the traced batch), and maps
+    # mmvit::nms_mask to NonMaxSuppression through a translation table.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        program = torch.onnx.export(
+            wrapper, (example, ),
+            input_names=['input'],
+            output_names=output_names(wrapper, len(outputs)),
+            opset_version=max(opset, DEFAULT_OPSET),
+            dynamic_shapes=(dict(batch_axis), ),
+            custom_translation_table={
+                torch.ops.mmvit.nms_mask.default: _nms_mask_onnx
+            },
+            dynamo=True,
+            verbose=False)
+    if opset < DEFAULT_OPSET:
+        import onnx
+        onnx.save(_convert_opset(program.model_proto, opset), path)
+    else:
+        program.save(path, external_data=False)
+    return path
+
+
+def _convert_opset(model, opset: int):
+    """``model`` converted down to ``opset`` with ONNX's converter. (The
+    exporter translates at opset 18; its own down-conversion silently keeps
+    18 when it fails, e.g. on a ``ReduceMean`` whose axes are not folded
+    yet, so it runs here on the optimised graph instead.)"""
+    import onnx
+    converted = onnx.version_converter.convert_version(model, opset)
+    for node in converted.graph.node:
+        # the converter moves Reduce* axes back to an attribute but keeps
+        # `noop_with_empty_axes`, which opsets < 18 do not know (0 = their
+        # behaviour)
+        if node.op_type.startswith('Reduce'):
+            attrs = [
+                a for a in node.attribute if a.name == 'noop_with_empty_axes'
+            ]
+            for attr in attrs:
+                if attr.i != 0:
+                    raise ValueError(f'cannot convert {node.name} to opset '
+                                     f'{opset}')
+                node.attribute.remove(attr)
+    onnx.checker.check_model(converted)
+    if opset_version(converted) != opset:
+        raise ValueError(f'could not convert the graph to opset {opset}')
+    return converted
+
+
+def _load(model_or_path):
+    import onnx
+    if isinstance(model_or_path,
+                  (str, bytes)) or hasattr(model_or_path, '__fspath__'):
+        return onnx.load(model_or_path)
+    return model_or_path
+
+
+def opset_version(model_or_path) -> int:
+    """The default-domain opset of an ONNX model."""
+    model = _load(model_or_path)
+    return max(
+        o.version for o in model.opset_import if o.domain in ('', 'ai.onnx'))
+
+
+def tensor_ranks(model_or_path) -> Dict[str, Tuple[str, int]]:
+    """``{tensor: (producing op, rank)}`` for every node output whose rank
+    ONNX shape inference knows; a Reshape's rank is also read off the
+    length of its static target shape."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.shape_inference.infer_shapes(_load(model_or_path))
+    graph = model.graph
+    rank = {}
+    for value in list(graph.value_info) + list(graph.output) + list(
+            graph.input):
+        tensor_type = value.type.tensor_type
+        if tensor_type.HasField('shape'):
+            rank[value.name] = len(tensor_type.shape.dim)
+    static_shapes = {
+        init.name: numpy_helper.to_array(init)
+        for init in graph.initializer
+    }
+    for node in graph.node:
+        if node.op_type == 'Constant':
+            for attr in node.attribute:
+                if attr.name == 'value':
+                    static_shapes[node.output[0]] = numpy_helper.to_array(
+                        attr.t)
+    ranks = {}
+    for node in graph.node:
+        for out in node.output:
+            if out in rank:
+                ranks[out] = (node.op_type, rank[out])
+        if node.op_type == 'Reshape' and node.input[1] in static_shapes:
+            target = len(static_shapes[node.input[1]].reshape(-1))
+            prev = ranks.get(node.output[0], (node.op_type, 0))[1]
+            ranks[node.output[0]] = (node.op_type, max(prev, target))
+    return ranks
+
+
+def max_tensor_rank(model_or_path, limit: Optional[int] = 5) -> int:
+    """The highest tensor rank in the graph; raises ``ValueError`` naming
+    the ops when it exceeds ``limit`` (5: the CoreML blocker)."""
+    ranks = tensor_ranks(model_or_path)
+    highest = max((r for _, r in ranks.values()), default=0)
+    if limit is not None and highest > limit:
+        bad = sorted({(op, r) for op, r in ranks.values() if r > limit})
+        raise ValueError(f'the graph has tensors of rank > {limit}: '
+                         f'{bad} (op, rank)')
+    return highest
+
+
+def run_onnxruntime(path: str, inputs: Tensor) -> List[np.ndarray]:
+    """Outputs of the ONNX model at ``path`` on ``inputs`` (CPU)."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: inputs.numpy()})
+
+
+def max_abs_diff(wrapper: nn.Module, path: str, inputs: Tensor) -> List[float]:
+    """Per output, the largest absolute difference between onnxruntime and
+    PyTorch on ``inputs``."""
+    with torch.no_grad():
+        expected = wrapper(inputs)
+    if isinstance(expected, Tensor):
+        expected = (expected, )
+    actual = run_onnxruntime(path, inputs)
+    diffs = []
+    for exp, act in zip(expected, actual):
+        exp = exp.numpy()
+        if exp.shape != act.shape:
+            raise ValueError(f'output shapes differ: PyTorch {exp.shape}, '
+                             f'onnxruntime {act.shape}')
+        if exp.size == 0:
+            diffs.append(0.)
+        else:
+            diffs.append(float(np.abs(exp.astype(np.float64) - act).max()))
+    return diffs
+
+
+def export_config(
+    config,
+    out: str,
+    input_shape: Sequence[int],
+    checkpoint: Optional[str] = None,
+    task: str = 'auto',
+    with_nms: bool = False,
+    opset: int = DEFAULT_OPSET,
+    fuse: bool = True
+) -> Tuple[nn.Module, nn.Module, Dict[str, Union[int, str, bool]]]:
+    """Build, wrap, (BN-fold a copy,) and export the model of ``config``.
+
+    Returns:
+        tuple: The unfolded PyTorch wrapper (the reference of parity
+        checks), the wrapper that was exported (BN-folded when ``fuse``) and
+        a summary (``task``, ``opset``, ``max_rank``, ``fused``).
+    """
+    height, width = (int(s) for s in input_shape)
+    check_input_shape(height, width)
+    model = build_model(config, checkpoint)
+    if task == 'auto':
+        task = infer_task(model)
+    wrapper = wrap_model(model, task, (height, width), with_nms=with_nms)
+    exported = switch_to_deploy(copy.deepcopy(wrapper)) if fuse else wrapper
+    export_onnx(exported, out, (height, width), opset=opset)
+    summary = dict(
+        task=task,
+        opset=opset_version(out),
+        max_rank=max_tensor_rank(out),
+        fused=fuse)
+    return wrapper, exported, summary
