@@ -8,7 +8,9 @@ the CLI run are ``slow``.
 """
 import copy
 import importlib.util
+import os
 import os.path as osp
+import shlex
 
 import numpy as np
 import pytest
@@ -297,3 +299,30 @@ def test_cli_classifier_end_to_end(tmp_path, capsys):
     logits, = onnx_export.run_onnxruntime(out, _images(2))
     assert logits.shape == (2, 1000)
     assert 'max abs diff' in capsys.readouterr().out
+
+
+def _readme_export_commands():
+    with open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    return [
+        shlex.split(line)[2:] for line in lines
+        if line.startswith('python tools/deployment/export_onnx.py ')
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('argv', _readme_export_commands())
+def test_readme_export_command(argv, tmp_path, monkeypatch):
+    """README's export commands as written, with a checkpoint of random
+    weights (BN statistics too) at the path they name, run from a scratch
+    directory."""
+    config, checkpoint = argv[0], argv[1]
+    monkeypatch.chdir(tmp_path)
+    model = onnx_export.build_model(osp.join(REPO_ROOT, config))
+    _randomize_bn(model)
+    os.makedirs(osp.dirname(checkpoint), exist_ok=True)
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    summary = _load_cli().main([osp.join(REPO_ROOT, config)] + argv[1:])
+    assert osp.isfile(argv[argv.index('--out') + 1])
+    assert summary['opset'] >= 17 and summary['max_rank'] <= 5
+    assert max(max(d) for d in summary['max_abs_diff'].values()) <= TOL

@@ -1,0 +1,706 @@
+"""CPU inference benchmark of mmvit against timm, mmpretrain and mmdet.
+
+    python tools/analysis/benchmark.py [--groups backbone detector segmentor]
+        [--archs small x_small xx_small] [--threads N] [--deploy/--no-deploy]
+        [--channels-last] [--compile] [--markdown] [--out results.json]
+
+Every model runs in this one process, under the same thread count and
+``torch.inference_mode()``, with random weights (nothing is downloaded).
+
+Groups (what one timed call does):
+
+- ``backbone``, 3x256x256: the feature map before global pooling, the same
+  ``[B, C, 8, 8]`` tensor for all three (C = 640 / 384 / 320): mmvit
+  ``MobileViT(out_indices=(5, ))`` (the 1x1 expansion layer), timm
+  ``mobilevit_*.forward_features`` and mmpretrain's ``MobileViT`` backbone
+  (its default output includes the expansion layer). Classifier heads are
+  left out: they are the same linear layer everywhere.
+- ``detector``, 3x320x320 uint8 images: ``model.test_step``, i.e. data
+  preprocessor, forward, box decoding, NMS and rescaling to a 480x640
+  original image. mmvit's SSDLite-MobileViT configs against mmdet's own
+  ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``. All detectors use the
+  same ``test_cfg`` (:data:`DET_TEST_CFG`): with random weights the number
+  of boxes above a score threshold is arbitrary, so ``score_thr=0`` makes
+  every model send its full ``nms_pre`` candidates per level to NMS (the
+  heavy, weight-independent case).
+- ``segmentor``, 3x512x512 uint8 images: ``model.test_step`` of mmvit's
+  DeepLabv3 configs (preprocess, forward, upsampling, argmax). There is no
+  peer: mmseg ships DeepLabv3 on MobileNetV2 only dilated to output stride
+  8 with a 512-channel ASPP, a much heavier model than these at stride 16.
+
+Each mmvit model is measured as built (``eager``) and after
+``mmvit.deployment.switch_to_deploy(model, channels_last=True)``
+(``deploy``, mmvit's fast inference path: BatchNorm folded into the convs,
+NHWC weights; its params and FLOPs are those of the folded model); the
+issue's goal lines compare both with the peers as users run them (eager,
+NCHW). ``--channels-last`` and ``--compile`` apply to every model of a
+run, peers included, for a like-for-like view (``--compile`` compiles the
+network modules, not pre- and post-processing, and costs minutes of
+compilation before the warm-up).
+
+Measurement: per batch size, ``--warmup`` untimed rounds, then timed
+rounds; a round calls every model of the group once, starting one model
+later each round (round-robin), so load drift on the machine hits all
+models alike. Reported: median latency at batch 1 (with the interquartile
+range), throughput at ``--batch`` (images/s, median), params, FLOPs at
+batch 1 and the achieved rate. FLOPs are multiply-adds of the network
+forward (mmengine's convention and that of the OpenMMLab model zoos,
+attention included, pre- and post-processing not), counted by
+:func:`mmvit.utils.count_flops`; "GFLOP/s" is in the same unit (double it
+for hardware FLOP/s). Ratios are mmvit time / peer time (below 1: mmvit is
+faster); at ``--batch`` they are ratios of time per image.
+
+Defaults: 2 warm-up and 10 timed rounds at batch 1, 1 and 2 at the
+throughput batch; batch 32 for the backbone and the detector as issue #6
+asks, 8 for the segmentor (``--seg-batch``): one batch of 32 512x512 images
+through the three DeepLabv3 models, eager and deploy, costs 32 x 50 GFLOPs,
+which alone would take minutes per round on 2 cores (per-image time at 32
+was about a quarter lower than at 8 for XXS on the loaded machine; pass
+``--seg-batch 32`` for the issue's setting). Runtime on a 2-core EPYC shared with other jobs (load
+3 to 7, so an upper bound): 5.6 minutes with ``--archs xx_small``, 16
+minutes for all groups and archs; on the same machine nearly idle the
+backbone group alone took 2.5 minutes. ``--groups``, ``--archs`` and
+``--batch-repeats 1`` cut it.
+``--quick`` (one round, batch 2) is for the tests.
+"""
+import argparse
+import json
+import logging
+import os
+import os.path as osp
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+
+import mmvit  # noqa: F401  (applies the runtime fixes)
+from mmvit.utils import count_flops, load_config
+
+from mmvit.deployment import switch_to_deploy
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
+
+GROUPS = ('backbone', 'detector', 'segmentor')
+ARCHS = ('small', 'x_small', 'xx_small')
+SHORT = {'small': 'S', 'x_small': 'XS', 'xx_small': 'XXS'}
+TIMM_NAMES = {
+    'small': 'mobilevit_s',
+    'x_small': 'mobilevit_xs',
+    'xx_small': 'mobilevit_xxs'
+}
+INPUT_SIZE = {'backbone': 256, 'detector': 320, 'segmentor': 512}
+DET_CONFIGS = {
+    arch: f'ssdlite_mobilevit_{SHORT[arch].lower()}_coco.py'
+    for arch in ARCHS
+}
+SEG_CONFIGS = {
+    arch: f'deeplabv3_mobilevit_{SHORT[arch].lower()}_voc.py'
+    for arch in ARCHS
+}
+MMDET_PEER_CONFIG = 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+# One test_cfg for every detector; see the module docstring.
+DET_TEST_CFG = dict(
+    nms_pre=1000,
+    nms=dict(type='nms', iou_threshold=0.5),
+    min_bbox_size=0,
+    score_thr=0.0,
+    max_per_img=200)
+DET_ORI_SHAPE = (480, 640)  # a typical COCO image, resized to 320x320
+# Issue #6: eager mmvit backbones at batch 1 take at most this fraction of
+# the latency of timm's and mmpretrain's same-arch models.
+BACKBONE_GOAL = 0.7
+
+
+@dataclass
+class Case:
+    """One benchmarked model.
+
+    Args:
+        group (str): One of :data:`GROUPS`.
+        name (str): Row label.
+        kind (str): ``'eager'`` or ``'deploy'`` (mmvit), or the peer's
+            library (``'timm'``, ``'mmpretrain'``, ``'mmdet'``).
+        arch (str, optional): mmvit arch the row belongs to; None for a peer
+            compared with every arch.
+        run (callable): ``run(inputs)``: one timed call.
+        make_inputs (callable): ``make_inputs(batch)``: its inputs.
+        params (int): Parameters of the model as run.
+        flops (int): Multiply-adds of one image (network forward).
+        times (dict): Batch size -> wall times in seconds, filled by
+            :func:`time_round_robin`.
+    """
+    group: str
+    name: str
+    kind: str
+    arch: Optional[str]
+    run: Callable[[Any], Any]
+    make_inputs: Callable[[int], Any]
+    params: int
+    flops: int
+    times: Dict[int, List[float]] = field(default_factory=dict)
+
+    @property
+    def is_mmvit(self) -> bool:
+        return self.kind in ('eager', 'deploy')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument(
+        '--groups', nargs='+', choices=GROUPS, default=list(GROUPS))
+    parser.add_argument(
+        '--archs', nargs='+', choices=ARCHS, default=list(ARCHS))
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=os.cpu_count(),
+        help='torch.set_num_threads for every model')
+    parser.add_argument(
+        '--repeats', type=int, default=10, help='timed rounds at batch 1')
+    parser.add_argument(
+        '--warmup', type=int, default=2, help='untimed rounds at batch 1')
+    parser.add_argument(
+        '--batch',
+        type=int,
+        default=32,
+        help='throughput batch of the backbone and the detector')
+    parser.add_argument(
+        '--seg-batch',
+        type=int,
+        default=8,
+        help='throughput batch of the segmentor (see the module docstring)')
+    parser.add_argument(
+        '--batch-repeats',
+        type=int,
+        default=2,
+        help='timed rounds at the throughput batch')
+    parser.add_argument(
+        '--batch-warmup',
+        type=int,
+        default=1,
+        help='untimed rounds at the throughput batch')
+    parser.add_argument(
+        '--no-deploy',
+        dest='deploy',
+        action='store_false',
+        help='skip the deploy (BN-folded) rows of mmvit')
+    parser.add_argument(
+        '--no-peers',
+        dest='peers',
+        action='store_false',
+        help='mmvit only (no timm / mmpretrain / mmdet rows)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='channels-last weights and inputs for every model')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the network of every model')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='smoke run: 1 round at batch 1, 1 at batch 2, no warm-up')
+    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument(
+        '--markdown',
+        action='store_true',
+        help='print README-ready markdown tables')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.warmup = 1, 0
+        args.batch = args.seg_batch = 2
+        args.batch_repeats, args.batch_warmup = 1, 0
+    for name in ('threads', 'repeats', 'batch', 'seg_batch', 'batch_repeats'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name.replace("_", "-")} must be at least 1')
+    return args
+
+
+# --------------------------------------------------------------- building
+
+
+def num_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _sync_bn_to_bn(cfg: Any) -> None:
+    """SyncBN -> BN everywhere in ``cfg`` (no process group here; the
+    deploy fuser and the peers deal in plain BN)."""
+    if isinstance(cfg, dict):
+        if cfg.get('type') == 'SyncBN':
+            cfg['type'] = 'BN'
+        for value in cfg.values():
+            _sync_bn_to_bn(value)
+    elif isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            _sync_bn_to_bn(item)
+
+
+def build_from_config(path: str, test_cfg: Optional[dict] = None):
+    """The model of an mmdet / mmseg config, random init, in eval mode."""
+    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+    cfg = load_config(path)
+    _sync_bn_to_bn(cfg.model)
+    cfg.model.backbone.init_cfg = None  # no pretrained checkpoint here
+    if test_cfg is not None:
+        cfg.model.test_cfg = dict(test_cfg)
+    scope = cfg.get('default_scope', 'mmengine')
+    init_default_scope(scope)
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
+    model.eval()
+    head = getattr(model, 'bbox_head', None)
+    if head is not None and not hasattr(head, 'loss_cls'):
+        # mmdet 3.3's SSDHead never sets ``loss_cls``, which its own
+        # predict path reads (AttributeError); mmvit's head sets None too
+        head.loss_cls = None
+    return model
+
+
+class _TensorMode(nn.Module):
+    """``model(x, mode='tensor')`` as a module, for FLOP counting."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x, mode='tensor')
+
+
+class _Features(nn.Module):
+    """timm's ``forward_features`` as a module."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.forward_features(x)
+
+
+def _prepare(model: nn.Module, args, networks: Sequence[str] = ()):
+    """Apply ``--channels-last`` and ``--compile`` (to ``model`` itself, or
+    to the named submodules: the network without pre/post-processing)."""
+    if args.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if args.compile:
+        for module in ([getattr(model, n) for n in networks] or [model]):
+            module.compile()
+    return model
+
+
+def _deployed(model: nn.Module, args) -> nn.Module:
+    # mmvit's fast path: BN folded and NHWC weights (oneDNN's NHWC depthwise
+    # and 1x1 kernels), whatever --channels-last says for the other rows
+    return switch_to_deploy(model, channels_last=True)
+
+
+def _image_batch(size: int, channels_last: bool):
+
+    def make(batch: int) -> torch.Tensor:
+        x = torch.rand(batch, 3, size, size)
+        return x.contiguous(memory_format=torch.channels_last) \
+            if channels_last else x
+
+    return make
+
+
+def _flops(module: nn.Module, size: int) -> int:
+    with torch.no_grad():
+        return count_flops(module, (torch.rand(1, 3, size, size), ))
+
+
+def backbone_cases(arch: str, args) -> List[Case]:
+    from mmvit.models.backbones import MobileViT
+    size = INPUT_SIZE['backbone']
+    make_inputs = _image_batch(size, args.channels_last)
+    label = f'MobileViT-{SHORT[arch]}'
+
+    def case(name, kind, module, case_arch=arch):
+        # FLOPs on the plain module, before compile / channels-last
+        flops = _flops(module, size)
+        params = num_params(module)
+        module = _prepare(module, args)
+        return Case('backbone', name, kind, case_arch, module, make_inputs,
+                    params, flops)
+
+    def mmvit_backbone():
+        return MobileViT(arch=arch, out_indices=(5, )).eval()
+
+    cases = [case(f'mmvit {label}', 'eager', mmvit_backbone())]
+    if args.deploy:
+        cases.append(
+            case(f'mmvit {label} deploy', 'deploy',
+                 _deployed(mmvit_backbone(), args)))
+    if args.peers:
+        import timm
+        from mmpretrain.models import MobileViT as MMPretrainMobileViT
+        # num_classes=0: no classifier, so params count the same layers
+        timm_model = timm.create_model(
+            TIMM_NAMES[arch], pretrained=False, num_classes=0)
+        cases.append(
+            case(f'timm {TIMM_NAMES[arch]}', 'timm',
+                 _Features(timm_model.eval())))
+        mmpretrain_model = MMPretrainMobileViT(arch=arch)
+        mmpretrain_model.eval()  # its train() returns None
+        cases.append(
+            case(f'mmpretrain {label}', 'mmpretrain', mmpretrain_model))
+    return cases
+
+
+def _det_inputs(size: int):
+    from mmdet.structures import DetDataSample
+
+    def make(batch: int) -> dict:
+        scale = (size / DET_ORI_SHAPE[1], size / DET_ORI_SHAPE[0])
+        samples = [
+            DetDataSample(
+                metainfo=dict(
+                    img_shape=(size, size),
+                    ori_shape=DET_ORI_SHAPE,
+                    scale_factor=scale)) for _ in range(batch)
+        ]
+        images = [
+            torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
+            for _ in range(batch)
+        ]
+        return dict(inputs=images, data_samples=samples)
+
+    return make
+
+
+def _seg_inputs(size: int):
+    from mmseg.structures import SegDataSample
+
+    def make(batch: int) -> dict:
+        shape = (size, size)
+        samples = [
+            SegDataSample(
+                metainfo=dict(
+                    img_shape=shape,
+                    ori_shape=shape,
+                    pad_shape=shape,
+                    padding_size=[0, 0, 0, 0])) for _ in range(batch)
+        ]
+        images = [
+            torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
+            for _ in range(batch)
+        ]
+        return dict(inputs=images, data_samples=samples)
+
+    return make
+
+
+def _config_cases(group: str, arch: Optional[str], name: str, kind: str,
+                  build: Callable[[], nn.Module], networks: Sequence[str],
+                  make_inputs, args) -> List[Case]:
+    """An eager case, and its deploy twin for mmvit, of a config model."""
+    size = INPUT_SIZE[group]
+    kinds = [kind]
+    if kind == 'eager' and args.deploy:
+        kinds.append('deploy')
+    cases = []
+    for case_kind in kinds:
+        model = build()
+        if case_kind == 'deploy':
+            model = _deployed(model, args)
+        flops = _flops(_TensorMode(model), size)
+        params = num_params(model)
+        model = _prepare(model, args, networks)
+        cases.append(
+            Case(group, name + (' deploy' if case_kind == 'deploy' else ''),
+                 case_kind, arch, model.test_step, make_inputs, params, flops))
+    return cases
+
+
+def detector_cases(archs: Sequence[str], args) -> List[Case]:
+    import mmdet
+    size = INPUT_SIZE['detector']
+    make_inputs = _det_inputs(size)
+    networks = ('backbone', 'neck', 'bbox_head')
+    cases = []
+    for arch in archs:
+        path = osp.join(CONFIG_DIR, DET_CONFIGS[arch])
+        cases += _config_cases(
+            'detector',
+            arch,
+            f'mmvit SSDLite-MobileViT-{SHORT[arch]}',
+            'eager',
+            lambda p=path: build_from_config(p, DET_TEST_CFG),
+            networks,
+            make_inputs,
+            args)
+    if args.peers:
+        path = osp.join(
+            osp.dirname(mmdet.__file__), '.mim', 'configs', MMDET_PEER_CONFIG)
+        cases += _config_cases('detector', None, 'mmdet SSDLite-MobileNetV2',
+                               'mmdet',
+                               lambda: build_from_config(path, DET_TEST_CFG),
+                               networks, make_inputs, args)
+    return cases
+
+
+def segmentor_cases(archs: Sequence[str], args) -> List[Case]:
+    size = INPUT_SIZE['segmentor']
+    make_inputs = _seg_inputs(size)
+    cases = []
+    for arch in archs:
+        path = osp.join(CONFIG_DIR, SEG_CONFIGS[arch])
+        cases += _config_cases(
+            'segmentor',
+            arch,
+            f'mmvit DeepLabv3-MobileViT-{SHORT[arch]}',
+            'eager',
+            lambda p=path: build_from_config(p), ('backbone', 'decode_head'),
+            make_inputs,
+            args)
+    return cases
+
+
+def build_cases(group: str, args) -> List[Case]:
+    if group == 'backbone':
+        cases = []
+        for arch in args.archs:
+            cases += backbone_cases(arch, args)
+        return cases
+    if group == 'detector':
+        return detector_cases(args.archs, args)
+    return segmentor_cases(args.archs, args)
+
+
+# ---------------------------------------------------------------- timing
+
+
+def time_round_robin(cases: Sequence[Case], batch: int, warmup: int,
+                     repeats: int) -> None:
+    """Fill ``case.times[batch]`` with ``repeats`` wall times per case,
+    the cases interleaved and the starting case rotated every round."""
+    inputs = [case.make_inputs(batch) for case in cases]
+    order = list(range(len(cases)))
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for i in order:
+                cases[i].run(inputs[i])
+        for case in cases:
+            case.times[batch] = []
+        for r in range(repeats):
+            shift = r % len(cases)
+            for i in order[shift:] + order[:shift]:
+                start = time.perf_counter()
+                cases[i].run(inputs[i])
+                cases[i].times[batch].append(time.perf_counter() - start)
+
+
+def _quartiles(values: List[float]):
+    if len(values) < 2:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method='inclusive')
+    return q1, median, q3
+
+
+def summarize(cases: Sequence[Case], batch_of: Dict[str, int]) -> dict:
+    """Rows and ratios of the measured ``cases`` (plain, JSON-ready)."""
+    rows = []
+    for case in cases:
+        q1, median, q3 = _quartiles(case.times[1])
+        batch = batch_of[case.group]
+        batch_time = statistics.median(case.times[batch])
+        rows.append(
+            dict(
+                group=case.group,
+                model=case.name,
+                kind=case.kind,
+                arch=case.arch,
+                input_size=INPUT_SIZE[case.group],
+                params_m=case.params / 1e6,
+                flops_g=case.flops / 1e9,
+                latency_ms=median * 1e3,
+                latency_q1_ms=q1 * 1e3,
+                latency_q3_ms=q3 * 1e3,
+                gflops_per_s=case.flops / 1e9 / median,
+                batch=batch,
+                batch_time_s=batch_time,
+                throughput=batch / batch_time,
+                batch_gflops_per_s=case.flops / 1e9 * batch / batch_time))
+    by_name = {row['model']: row for row in rows}
+    ratios = []
+    for case in cases:
+        if not case.is_mmvit:
+            continue
+        peers = [
+            other for other in cases if other.group == case.group and (
+                (not other.is_mmvit and other.arch in (None, case.arch)) or
+                (case.kind == 'deploy' and other.kind == 'eager'
+                 and other.arch == case.arch))
+        ]
+        row = by_name[case.name]
+        for peer in peers:
+            peer_row = by_name[peer.name]
+            ratios.append(
+                dict(
+                    group=case.group,
+                    model=case.name,
+                    kind=case.kind,
+                    peer=peer.name,
+                    peer_kind=peer.kind,
+                    latency_ratio=row['latency_ms'] / peer_row['latency_ms'],
+                    batch=row['batch'],
+                    batch_ratio=peer_row['throughput'] / row['throughput']))
+    return dict(rows=rows, ratios=ratios)
+
+
+# ---------------------------------------------------------------- output
+
+
+def environment(args) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = {'torch': torch.__version__}
+    for name in ('mmengine', 'timm', 'mmpretrain', 'mmdet', 'mmseg'):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    return dict(
+        cpu=cpu,
+        cpu_count=os.cpu_count(),
+        threads=torch.get_num_threads(),
+        versions=versions,
+        deploy=args.deploy,
+        channels_last=args.channels_last,
+        compile=args.compile,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        batch_repeats=args.batch_repeats,
+        batch_warmup=args.batch_warmup,
+        det_test_cfg=DET_TEST_CFG)
+
+
+def format_tables(results: dict, markdown: bool) -> str:
+    """The rows and the ratios as text (aligned, or markdown) tables."""
+    row_header = [
+        'Model', 'Input', 'Params (M)', 'FLOPs (G)', 'b1 latency ms',
+        'b1 IQR ms', 'b1 GFLOP/s', 'Batch', 'img/s', 'batch GFLOP/s'
+    ]
+    row_cells = [[
+        r['model'], f'{r["input_size"]}', f'{r["params_m"]:.3f}',
+        f'{r["flops_g"]:.3f}', f'{r["latency_ms"]:.1f}',
+        f'{r["latency_q1_ms"]:.1f}-{r["latency_q3_ms"]:.1f}',
+        f'{r["gflops_per_s"]:.1f}', f'{r["batch"]}', f'{r["throughput"]:.1f}',
+        f'{r["batch_gflops_per_s"]:.1f}'
+    ] for r in results['rows']]
+    ratio_header = [
+        'Model', 'vs', 'b1 latency ratio', 'Batch', 'time/img ratio'
+    ]
+    ratio_cells = [[
+        r['model'], r['peer'], f'{r["latency_ratio"]:.2f}', f'{r["batch"]}',
+        f'{r["batch_ratio"]:.2f}'
+    ] for r in results['ratios']]
+    parts = [_table(row_header, row_cells, markdown)]
+    if ratio_cells:
+        parts.append(_table(ratio_header, ratio_cells, markdown))
+    return '\n\n'.join(parts)
+
+
+def _table(header: List[str], cells: List[List[str]], markdown: bool) -> str:
+    if markdown:
+        lines = [
+            '| ' + ' | '.join(header) + ' |',
+            '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|'
+        ]
+        lines += ['| ' + ' | '.join(row) + ' |' for row in cells]
+        return '\n'.join(lines)
+    widths = [
+        max(len(row[i]) for row in [header] + cells)
+        for i in range(len(header))
+    ]
+
+    def line(row):
+        return '  '.join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths)))
+
+    return '\n'.join([line(header), '-' * len(line(header))] +
+                     [line(row) for row in cells])
+
+
+def goal_lines(results: dict) -> List[str]:
+    """One line per eager mmvit backbone and peer: the batch-1 latency
+    ratio against :data:`BACKBONE_GOAL`."""
+    lines = []
+    for ratio in results['ratios']:
+        if (ratio['group'] == 'backbone'
+                and ratio['kind'] in ('eager', 'deploy')
+                and ratio['peer_kind'] in ('timm', 'mmpretrain')):
+            verdict = ('meets' if ratio['latency_ratio'] <= BACKBONE_GOAL else
+                       'misses')
+            lines.append(f'{ratio["model"]} vs {ratio["peer"]}: '
+                         f'{ratio["latency_ratio"]:.2f}x at batch 1, '
+                         f'{verdict} the {BACKBONE_GOAL}x goal')
+    return lines
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    env = environment(args)
+    print(f'torch {torch.__version__}, {env["threads"]} threads, '
+          f'{env["cpu"]} ({env["cpu_count"]} logical CPUs)')
+    batch_of = dict(
+        backbone=args.batch, detector=args.batch, segmentor=args.seg_batch)
+    started = time.perf_counter()
+    results = dict(environment=env, rows=[], ratios=[])
+    for group in args.groups:
+        cases = build_cases(group, args)
+        print(
+            f'{group}: {len(cases)} models, batch 1 x {args.repeats} '
+            f'rounds, batch {batch_of[group]} x {args.batch_repeats} '
+            f'rounds',
+            flush=True)
+        time_round_robin(cases, 1, args.warmup, args.repeats)
+        if batch_of[group] > 1:
+            time_round_robin(cases, batch_of[group], args.batch_warmup,
+                             args.batch_repeats)
+        summary = summarize(cases, batch_of)
+        results['rows'] += summary['rows']
+        results['ratios'] += summary['ratios']
+        del cases
+    results['environment']['seconds'] = time.perf_counter() - started
+    print()
+    print(format_tables(results, args.markdown))
+    goals = goal_lines(results)
+    if goals:
+        print('\n' + '\n'.join(goals))
+    print(f'\n{results["environment"]["seconds"]:.0f} s')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=2)
+    return results
+
+
+if __name__ == '__main__':
+    main()
