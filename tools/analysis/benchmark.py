@@ -22,7 +22,9 @@ Groups (what one timed call does):
   same ``test_cfg`` (:data:`DET_TEST_CFG`): with random weights the number
   of boxes above a score threshold is arbitrary, so ``score_thr=0`` makes
   every model send its full ``nms_pre`` candidates per level to NMS (the
-  heavy, weight-independent case).
+  heavy case; how long NMS and the score sorts take still depends on the
+  random scores, so compare detector networks by FLOPs and the backbone
+  group).
 - ``segmentor``, 3x512x512 uint8 images: ``model.test_step`` of mmvit's
   DeepLabv3 configs (preprocess, forward, upsampling, argmax). There is no
   peer: mmseg ships DeepLabv3 on MobileNetV2 only dilated to output stride
@@ -52,15 +54,10 @@ faster); at ``--batch`` they are ratios of time per image.
 
 Defaults: 2 warm-up and 10 timed rounds at batch 1, 1 and 2 at the
 throughput batch; batch 32 for the backbone and the detector as issue #6
-asks, 8 for the segmentor (``--seg-batch``): one batch of 32 512x512 images
-through the three DeepLabv3 models, eager and deploy, costs 32 x 50 GFLOPs,
-which alone would take minutes per round on 2 cores (per-image time at 32
-was about a quarter lower than at 8 for XXS on the loaded machine; pass
-``--seg-batch 32`` for the issue's setting). Runtime on a 2-core EPYC shared with other jobs (load
-3 to 7, so an upper bound): 5.6 minutes with ``--archs xx_small``, 16
-minutes for all groups and archs; on the same machine nearly idle the
-backbone group alone took 2.5 minutes. ``--groups``, ``--archs`` and
-``--batch-repeats 1`` cut it.
+asks, 8 for the segmentor (``--seg-batch``; 32 would take minutes per round
+on 2 cores, pass ``--seg-batch 32`` for the issue's setting). The whole
+default run took 4 min 10 s on the idle 2-core EPYC development VM (2
+threads); ``--groups``, ``--archs`` and ``--batch-repeats 1`` cut it.
 ``--quick`` (one round, batch 2) is for the tests.
 """
 import argparse
