@@ -1,9 +1,25 @@
+import functools
+import importlib.util
 import os
+from types import ModuleType
 
 import pytest
 import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@functools.lru_cache(maxsize=None)  # one instance per script (and its state)
+def load_tool(path: str) -> ModuleType:
+    """Import a script of ``tools/`` as a module, e.g.
+    ``load_tool('deployment/export_onnx.py')``. Test files use it through
+    ``from conftest import load_tool`` (tests/ is on ``sys.path``)."""
+    name = 'mmvit_tools_' + path[:-len('.py')].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(REPO_ROOT, 'tools', path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ contain the backbone) run by default; the backbone alone, the NMS export and
 the CLI run are ``slow``.
 """
 import copy
-import importlib.util
 import os
 import os.path as osp
 import shlex
@@ -15,6 +14,7 @@ import shlex
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
 
 pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
@@ -238,12 +238,7 @@ def test_rank_checker_flags_rank_6(tmp_path):
 
 
 def _load_cli():
-    spec = importlib.util.spec_from_file_location(
-        'mmvit_tools_export_onnx',
-        osp.join(REPO_ROOT, 'tools', 'deployment', 'export_onnx.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('deployment/export_onnx.py')
 
 
 def test_cli_rejects_bad_input(tmp_path):

@@ -1,30 +1,21 @@
 """tools/analysis/benchmark.py: a ``--quick`` run on the XXS models checks
 the table (positive numbers, known params and FLOPs, ratios that are the
 quotients of the latencies), never the timings themselves."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 
 pytest.importorskip('timm')
 pytest.importorskip('mmpretrain')
 pytest.importorskip('mmdet')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'benchmark.py')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('mmvit_tools_benchmark',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_tool()
+benchmark = load_tool('analysis/benchmark.py')
 
 
 @pytest.fixture(scope='module')

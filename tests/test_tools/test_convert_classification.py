@@ -10,13 +10,13 @@ the HF model as the reference network.
 """
 import copy
 import functools
-import importlib.util
 import math
 import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
+from conftest import load_tool
 
 pytest.importorskip('mmpretrain')
 timm = pytest.importorskip('timm')
@@ -59,16 +59,6 @@ MAX_DIFF = {}  # (format, arch) -> max abs logit difference, for the report
 
 
 # ------------------------------------------------------------- helpers
-@functools.lru_cache(maxsize=None)  # one instance: its config cache too
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'model_converters',
-                    'mobilevit2mmvit.py')
-    spec = importlib.util.spec_from_file_location('mobilevit2mmvit', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def hf_cvnets_converter():
     """transformers' own cvnets -> HF conversion module (no downloads)."""
     from transformers.models.mobilevit import convert_mlcvnets_to_pytorch
@@ -239,7 +229,7 @@ def single_thread():
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool()
+    return load_tool('model_converters/mobilevit2mmvit.py')
 
 
 class _LazyModels(dict):

@@ -14,13 +14,14 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 # helpers shared with the classification tests (skips this module as well
 # when mmpretrain, timm or transformers are missing)
 from test_convert_classification import (ARCHS, BN_KEYS, HF_SIZES, REPO_ROOT,
                                          build_from_config,
                                          cvnets_backbone_keys,
                                          hf_cvnets_converter, load_converted,
-                                         load_tool, make_hf, randomize_,
+                                         make_hf, randomize_,
                                          single_thread)
 
 from mmvit.models.utils import merge_box_cls, mmvit_to_cvnets, split_box_cls
@@ -73,7 +74,7 @@ def head_outputs(model, x):
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool()
+    return load_tool('model_converters/mobilevit2mmvit.py')
 
 
 def test_split_box_cls_by_hand():

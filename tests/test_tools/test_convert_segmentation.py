@@ -10,13 +10,14 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 # helpers shared with the classification tests (skips this module as well
 # when mmpretrain, timm or transformers are missing)
 from test_convert_classification import (ARCHS, BN_KEYS, REPO_ROOT,
                                          build_from_config,
                                          cvnets_backbone_keys,
                                          cvnets_state_dict_from_hf,
-                                         load_converted, load_tool, make_hf,
+                                         load_converted, make_hf,
                                          single_thread)
 
 pytest.importorskip('mmseg')
@@ -51,7 +52,7 @@ def cvnets_segmentation_keys(num_rates: int = 3) -> list:
 
 @pytest.fixture(scope='module')
 def tool():
-    return load_tool()
+    return load_tool('model_converters/mobilevit2mmvit.py')
 
 
 @pytest.fixture(scope='module')

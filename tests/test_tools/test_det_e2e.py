@@ -1,7 +1,6 @@
 """tools/train.py and tools/test.py: option handling, and an end-to-end run
 of the shapes config with the real Runner and mmdet's CocoMetric."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,20 +9,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import load_tool
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'mmvit_tools_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool = _load_tool('train')
-test_tool = _load_tool('test')
+train_tool = load_tool('train.py')
+test_tool = load_tool('test.py')
 
 SHAPES_CFG = osp.join(REPO_ROOT, 'configs',
                       'ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py')
@@ -171,7 +163,7 @@ def test_shapes_train_then_test(tmp_path):
 
 
 def test_browse_dataset_draws_samples(tmp_path, monkeypatch):
-    browse = _load_tool('browse_dataset')
+    browse = load_tool('browse_dataset.py')
     monkeypatch.chdir(tmp_path)  # the config's data_root is data/shapes/
     out_dir = tmp_path / 'vis'
     browse.main([

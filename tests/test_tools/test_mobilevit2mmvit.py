@@ -1,8 +1,8 @@
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
@@ -25,13 +25,8 @@ def single_thread():
     torch.set_num_threads(threads)
 
 
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'model_converters',
-                    'mobilevit2mmvit.py')
-    spec = importlib.util.spec_from_file_location('mobilevit2mmvit', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def converter():
+    return load_tool('model_converters/mobilevit2mmvit.py')
 
 
 def build_classifier(cfg_path):
@@ -71,7 +66,7 @@ def test_mmpretrain_checkpoint_converts_to_equal_model(arch, tmp_path):
     src, dst = tmp_path / 'mmpretrain.pth', tmp_path / 'mmvit.pth'
     torch.save({'state_dict': reference.state_dict()}, src)
 
-    tool = load_tool()
+    tool = converter()
     tool.main([str(src), str(dst)])
 
     ours = build_classifier(
@@ -91,14 +86,14 @@ def test_bare_backbone_checkpoint(tmp_path):
     from mmpretrain.models.backbones import MobileViT as Reference
     src, dst = tmp_path / 'bb.pth', tmp_path / 'out.pth'
     torch.save(Reference(arch='xx_small').state_dict(), src)
-    assert load_tool().convert(str(src), str(dst), 'mmpretrain') == 'xx_small'
+    assert converter().convert(str(src), str(dst), 'mmpretrain') == 'xx_small'
     keys = torch.load(dst, weights_only=True)['state_dict']
     assert 'layer5.1.global_rep.0.ffn.3.weight' in keys
 
 
 def test_clear_errors(tmp_path):
     from mmpretrain.models.backbones import MobileViT as Reference
-    tool = load_tool()
+    tool = converter()
     with pytest.raises(FileNotFoundError, match='checkpoint not found'):
         tool.convert(str(tmp_path / 'nope.pth'), str(tmp_path / 'o.pth'))
 
@@ -134,7 +129,7 @@ def test_pickled_code_is_never_executed(tmp_path):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {'x': Evil()}}, path)
     with pytest.raises(Exception, match='Weights only load failed'):
-        load_tool().convert(str(path), str(tmp_path / 'o.pth'))
+        converter().convert(str(path), str(tmp_path / 'o.pth'))
 
 
 def test_converted_checkpoint_initialises_a_dense_backbone(tmp_path):
@@ -150,7 +145,7 @@ def test_converted_checkpoint_initialises_a_dense_backbone(tmp_path):
     state['head.fc.weight'] = torch.zeros(1000, 320)
     state['head.fc.bias'] = torch.zeros(1000)
     torch.save({'state_dict': state}, src)
-    load_tool().main([str(src), str(dst)])
+    converter().main([str(src), str(dst)])
 
     backbone = MobileViT(
         'xx_small',
@@ -182,10 +177,10 @@ def test_format_given_must_match_the_keys(tmp_path):
             SystemExit,
             match='expected a timm checkpoint .*--format timm.*, but its '
             'keys are in the mmpretrain layout'):
-        load_tool().main(
+        converter().main(
             [str(src), str(tmp_path / 'o.pth'), '--format', 'timm'])
     with pytest.raises(SystemExit, match='--keep-rgb applies to timm'):
-        load_tool().main([str(src), str(tmp_path / 'o.pth'), '--keep-rgb'])
+        converter().main([str(src), str(tmp_path / 'o.pth'), '--keep-rgb'])
 
 
 def test_wrong_variant_names_the_expected_one(tmp_path):
@@ -197,7 +192,7 @@ def test_wrong_variant_names_the_expected_one(tmp_path):
             r"small_8xb128_in1k.py\) \(the checkpoint is MobileViT "
             r"'xx_small'\): missing keys \[\] \(0 in all\), unexpected keys "
             r'\[\] \(0 in all\), shape mismatches \[.backbone.layer1'):
-        load_tool().main(
+        converter().main(
             [str(src), str(tmp_path / 'o.pth'), '--arch', 'small'])
 
 
@@ -215,7 +210,7 @@ def test_unknown_keys_are_never_dropped(tmp_path):
     src = tmp_path / 'cvnets.pt'
     torch.save(state, src)
     with pytest.raises(SystemExit, match='layer_5.1.extra.weight'):
-        load_tool().main([str(src), str(tmp_path / 'o.pth')])
+        converter().main([str(src), str(tmp_path / 'o.pth')])
 
 
 def _xx_small_classifier_state_mmvit():
@@ -225,7 +220,7 @@ def _xx_small_classifier_state_mmvit():
 
 def test_other_bad_inputs(tmp_path):
     from mmvit.models.utils import convert_state_dict, hf_to_mmvit
-    tool = load_tool()
+    tool = converter()
     mmvit_state = _xx_small_classifier_state_mmvit()
     with pytest.raises(ValueError, match='already in the mmvit layout'):
         convert_state_dict(mmvit_state)

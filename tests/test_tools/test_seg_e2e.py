@@ -2,11 +2,11 @@
 trains, the loss falls, mmseg's IoUMetric evaluates, and tools/test.py
 reloads the checkpoint."""
 import glob
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
+from conftest import load_tool
 from mmengine.config import Config
 
 pytest.importorskip('mmseg')
@@ -14,14 +14,6 @@ pytest.importorskip('mmseg')
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs',
                   'deeplabv3_mobilevit-xxs-d16_1xb4-2e_shapes-160x160.py')
-
-
-def _load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f'mmvit_tools_{name}', osp.join(REPO_ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _small_run_config(data_root: str, work_dir: str) -> Config:
@@ -80,7 +72,7 @@ def test_train_evaluate_and_test_on_generated_shapes(tmp_path):
     assert ckpts
     dumped = str(tmp_path / 'run_config.py')
     cfg.dump(dumped)
-    metrics = _load_tool('test').main([
+    metrics = load_tool('test.py').main([
         dumped, ckpts[0], '--work-dir',
         str(tmp_path / 'test'), '--out',
         str(tmp_path / 'preds.pkl')

@@ -1,8 +1,8 @@
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
+from conftest import load_tool
 from mmengine.analysis import FlopAnalyzer
 
 from mmvit.models import MobileViT
@@ -29,10 +29,7 @@ def test_attention_is_counted(arch):
 
 
 def test_get_flops_tool(capsys):
-    path = osp.join(REPO_ROOT, 'tools', 'analysis', 'get_flops.py')
-    spec = importlib.util.spec_from_file_location('get_flops', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('analysis/get_flops.py')
     tool.main([
         osp.join(REPO_ROOT, 'configs', 'mobilevit',
                  'mobilevit-xxsmall_8xb128_in1k.py')
