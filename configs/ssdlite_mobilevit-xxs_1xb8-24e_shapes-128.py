@@ -48,9 +48,6 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    # a last batch of one image cannot train BN on the 1x1 extra levels; the
-    # image count depends on --num-train
-    drop_last=True,
     dataset=dict(
         _delete_=True,
         type=dataset_type,

@@ -271,6 +271,19 @@ def test_neck_shapes_and_structure():
         neck(feats[:1])
 
 
+def test_training_on_one_image_is_a_clear_error():
+    neck = SSDLiteNeck(in_channels=(128, 160))
+    one = (torch.rand(1, 128, 20, 20), torch.rand(1, 160, 10, 10))
+    with pytest.raises(ValueError, match='batch of one image.*drop_last'):
+        neck(one)
+    neck.eval()  # inference on one image is fine
+    assert neck(one)[-1].shape == (1, 64, 1, 1)
+    # GroupNorm normalises within the image: no batch constraint
+    gn = SSDLiteNeck(
+        in_channels=(128, 160), norm_cfg=dict(type='GN', num_groups=8))
+    assert gn(one)[-1].shape == (1, 64, 1, 1)
+
+
 def test_head_structure():
     head = SSDLiteHead(num_classes=80)
     # projections only where proj_channels differ: 128->512, 160->256

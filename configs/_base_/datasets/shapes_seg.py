@@ -31,7 +31,6 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
-    drop_last=True,  # a batch of one cannot train BN on ASPP's pooled 1x1
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

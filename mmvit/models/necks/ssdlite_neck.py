@@ -96,6 +96,15 @@ class SSDLiteNeck(BaseModule):
                              f'maps, got {len(inputs)}')
         outs = list(inputs)
         x = outs[-1]
+        if self.training and x.shape[0] == 1 and any(
+                type(m) in (nn.BatchNorm2d, nn.BatchNorm1d)
+                for m in self.modules()):
+            # else torch fails deep inside BN on the 1x1 levels
+            raise ValueError(
+                'SSDLite cannot train on a batch of one image: BatchNorm on '
+                'its 1x1 levels needs more than one value per channel. Use '
+                'batch_size >= 2, and train_dataloader.drop_last=True when '
+                'the dataset size leaves a last batch of one')
         for layer in self.extra_layers:
             x = layer(x)  # [B, C, H, W] -> [B, C', ceil(H/2), ceil(W/2)]
             outs.append(x)
