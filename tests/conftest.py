@@ -9,6 +9,24 @@ import torch
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def num_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def set_norm(cfg, norm_cfg: dict) -> None:
+    """Replace every ``norm_cfg`` of a model config in place, e.g. SyncBN ->
+    BN (SyncBN needs a process group to train)."""
+    if isinstance(cfg, dict):
+        for key, value in cfg.items():
+            if key == 'norm_cfg' and value is not None:
+                cfg[key] = dict(norm_cfg)
+            else:
+                set_norm(value, norm_cfg)
+    elif isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            set_norm(item, norm_cfg)
+
+
 @functools.lru_cache(maxsize=None)  # one instance per script (and its state)
 def load_tool(path: str) -> ModuleType:
     """Import a script of ``tools/`` as a module, e.g.

@@ -5,6 +5,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from conftest import set_norm
 from mmcv.cnn import ConvModule
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -62,19 +63,6 @@ def max_diff(a, b) -> float:
         assert len(a) == len(b)
         return max(max_diff(x, y) for x, y in zip(a, b))
     return (a - b).abs().max().item()
-
-
-def set_norm(cfg, norm_cfg: dict) -> None:
-    """Replace every ``norm_cfg`` of a model config (SyncBN -> BN)."""
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == 'norm_cfg' and value is not None:
-                cfg[key] = dict(norm_cfg)
-            else:
-                set_norm(value, norm_cfg)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            set_norm(item, norm_cfg)
 
 
 def build_from_config(name: str, registry) -> nn.Module:

@@ -5,6 +5,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from conftest import num_params, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
@@ -41,29 +42,12 @@ ALL_CONFIGS = sorted(
 BN = dict(type='BN', requires_grad=True)
 
 
-def num_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def _set_norm(cfg: dict, norm_cfg: dict) -> None:
-    """Replace every ``norm_cfg`` (SyncBN needs a process group on CPU)."""
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == 'norm_cfg' and value is not None:
-                cfg[key] = dict(norm_cfg)
-            else:
-                _set_norm(value, norm_cfg)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            _set_norm(item, norm_cfg)
-
-
 def build_segmentor(name: str, **model_overrides) -> nn.Module:
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     model_cfg = cfg.model
     model_cfg.update(model_overrides)
-    _set_norm(model_cfg, BN)
+    set_norm(model_cfg, BN)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MMSEG_MODELS.build(model_cfg)
     model.init_weights()

@@ -5,6 +5,7 @@ import re
 import pytest
 import torch
 import torch.nn as nn
+from conftest import num_params
 from mmengine.registry import DefaultScope
 
 from mmvit.models import MobileViT
@@ -20,10 +21,6 @@ EXP_CHANNELS = {'small': 640, 'x_small': 384, 'xx_small': 320}
 # ml-cvnets / paper counts (Table 4), millions
 CLS_PARAMS = {'small': 5.579, 'x_small': 2.318, 'xx_small': 1.272}
 BACKBONE_PARAMS = {'small': 4.834, 'x_small': 1.895, 'xx_small': 0.925}
-
-
-def num_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 @pytest.mark.parametrize('arch', ARCHS)

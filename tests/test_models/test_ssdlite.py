@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
+from conftest import num_params, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -47,28 +48,11 @@ def _mmdet_scope():
         yield
 
 
-def num_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def _set_norm(cfg, norm_cfg: dict) -> None:
-    """Replace every ``norm_cfg`` (SyncBN needs a process group to train)."""
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == 'norm_cfg' and value is not None:
-                cfg[key] = dict(norm_cfg)
-            else:
-                _set_norm(value, norm_cfg)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            _set_norm(item, norm_cfg)
-
-
 def build_detector(config: str = 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
                    input_size: int = 320,
                    **test_cfg):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
-    _set_norm(cfg.model, BN)
+    set_norm(cfg.model, BN)
     cfg.model.test_cfg.update(test_cfg)
     cfg.model.bbox_head.anchor_generator.input_size = input_size
     return MMDET_MODELS.build(cfg.model)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import load_tool, set_norm
 
 pytest.importorskip('mmpretrain')
 timm = pytest.importorskip('timm')
@@ -95,7 +95,7 @@ def build_from_config(path: str, norm_to_bn: bool = True):
     cfg = _read_config(path)
     model_cfg = copy.deepcopy(cfg.model)
     if norm_to_bn:  # SyncBN cannot run outside a process group
-        _replace_norm(model_cfg)
+        set_norm(model_cfg, dict(type='BN'))
     init_default_scope(cfg.default_scope)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(model_cfg).eval()
@@ -105,18 +105,6 @@ def build_from_config(path: str, norm_to_bn: bool = True):
 def _read_config(path: str):
     from mmengine.config import Config
     return Config.fromfile(path)
-
-
-def _replace_norm(cfg):
-    if isinstance(cfg, dict):
-        for key, value in cfg.items():
-            if key == 'norm_cfg' and isinstance(value, dict):
-                cfg[key] = dict(type='BN')
-            else:
-                _replace_norm(value)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            _replace_norm(item)
 
 
 def cls_config(arch: str) -> str:
