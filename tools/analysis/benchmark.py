@@ -229,31 +229,19 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _sync_bn_to_bn(cfg: Any) -> None:
-    """SyncBN -> BN everywhere in ``cfg`` (no process group here; the
-    deploy fuser and the peers deal in plain BN)."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'SyncBN':
-            cfg['type'] = 'BN'
-        for value in cfg.values():
-            _sync_bn_to_bn(value)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            _sync_bn_to_bn(item)
-
-
 def build_from_config(path: str, test_cfg: Optional[dict] = None):
     """The model of an mmdet / mmseg config, random init, in eval mode."""
+    from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import MODELS, DefaultScope, init_default_scope
     cfg = load_config(path)
-    _sync_bn_to_bn(cfg.model)
     cfg.model.backbone.init_cfg = None  # no pretrained checkpoint here
     if test_cfg is not None:
         cfg.model.test_cfg = dict(test_cfg)
     scope = cfg.get('default_scope', 'mmengine')
     init_default_scope(scope)
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
+        # SyncBN -> BN: no process group here, and peers run plain BN
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)  # init_weights logs every parameter
