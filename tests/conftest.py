@@ -1,6 +1,7 @@
 import functools
 import importlib.util
 import os
+import subprocess
 from types import ModuleType
 
 import pytest
@@ -25,6 +26,15 @@ def set_norm(cfg, norm_cfg: dict) -> None:
     elif isinstance(cfg, (list, tuple)):
         for item in cfg:
             set_norm(item, norm_cfg)
+
+
+def run_ok(cmd, cwd: str, env: dict) -> str:
+    """Run ``cmd``; assert it exits 0 (showing its output tail if not) and
+    return stdout + stderr."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
 
 
 @functools.lru_cache(maxsize=None)  # one instance per script (and its state)

@@ -5,11 +5,10 @@ import json
 import os
 import os.path as osp
 import pickle
-import subprocess
 import sys
 
 import pytest
-from conftest import load_tool
+from conftest import load_tool, run_ok
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -100,16 +99,8 @@ def test_tools_load_every_config(config, tmp_path):
 
 
 def _run(args, cwd):
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    proc = subprocess.run(
-        [sys.executable] + args,
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return run_ok([sys.executable] + args, cwd,
+                  dict(os.environ, PYTHONPATH=REPO_ROOT))
 
 
 @pytest.mark.slow

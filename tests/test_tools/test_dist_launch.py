@@ -5,10 +5,10 @@ import json
 import os
 import os.path as osp
 import socket
-import subprocess
 import sys
 
 import pytest
+from conftest import run_ok
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHAPES_CFG = osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit_xxs_shapes.py')
@@ -27,15 +27,8 @@ def _launch(script, args, cwd):
         OMP_NUM_THREADS='1',
         # torchrun lives beside this interpreter
         PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
-    proc = subprocess.run(['bash', osp.join(REPO_ROOT, 'tools', script)] +
-                          args,
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return run_ok(['bash', osp.join(REPO_ROOT, 'tools', script)] + args, cwd,
+                  env)
 
 
 @pytest.mark.slow
