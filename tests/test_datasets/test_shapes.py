@@ -7,6 +7,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from conftest import SEED
 
 from mmvit.datasets.shapes import (SHAPE_CLASSES, ensure_shapes_dataset,
                                    generate_shapes_dataset)
@@ -15,7 +16,7 @@ from mmvit.datasets.shapes import (SHAPE_CLASSES, ensure_shapes_dataset,
 @pytest.fixture(scope='module')
 def shapes_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('data') / 'shapes')
-    generate_shapes_dataset(root, num_train=40, num_val=12, seed=3)
+    generate_shapes_dataset(root, num_train=40, num_val=12, seed=SEED + 3)
     return root
 
 
@@ -89,9 +90,9 @@ def test_crowd_rle_decodes_to_area(shapes_root):
 
 def test_deterministic(tmp_path):
     a, b, c = (str(tmp_path / n) for n in 'abc')
-    generate_shapes_dataset(a, num_train=5, num_val=2, seed=7)
-    generate_shapes_dataset(b, num_train=5, num_val=2, seed=7)
-    generate_shapes_dataset(c, num_train=5, num_val=2, seed=8)
+    generate_shapes_dataset(a, num_train=5, num_val=2, seed=SEED + 7)
+    generate_shapes_dataset(b, num_train=5, num_val=2, seed=SEED + 7)
+    generate_shapes_dataset(c, num_train=5, num_val=2, seed=SEED + 8)
     ann = 'annotations/instances_train.json'
     assert filecmp.cmp(osp.join(a, ann), osp.join(b, ann), shallow=False)
     assert filecmp.cmp(

@@ -5,39 +5,19 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from conftest import set_norm
 from mmcv.cnn import ConvModule
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from conftest import randomize_norms, set_norm
+from numerics import assert_close
 
 from mmvit.deployment import fold_conv_bn, switch_to_deploy
 from mmvit.models.backbones import MobileViT
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
-ATOL = 1e-5
-
-
-def randomize_norms(model: nn.Module) -> nn.Module:
-    """Non-trivial BN statistics and affine parameters (of the size trained
-    ones have), so that a fold that drops any term shows up in the outputs;
-    far larger ones push float32 rounding alone towards the 1e-5 bound."""
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for module in model.modules():
-            if not isinstance(module, _BatchNorm):
-                continue
-            size = module.num_features
-            if module.track_running_stats:
-                module.running_mean.copy_(
-                    torch.randn(size, generator=gen) * .1)
-                module.running_var.copy_(
-                    torch.rand(size, generator=gen) * .5 + .75)
-            if module.affine:
-                module.weight.copy_(torch.rand(size, generator=gen) * .5 + .75)
-                module.bias.copy_(torch.randn(size, generator=gen) * .1)
-    return model
 
 
 def num_bn(model: nn.Module) -> int:
@@ -56,13 +36,6 @@ def bn_calls(model: nn.Module, *inputs) -> int:
     for handle in handles:
         handle.remove()
     return len(calls)
-
-
-def max_diff(a, b) -> float:
-    if isinstance(a, (tuple, list)):
-        assert len(a) == len(b)
-        return max(max_diff(x, y) for x, y in zip(a, b))
-    return (a - b).abs().max().item()
 
 
 def build_from_config(name: str, registry) -> nn.Module:
@@ -85,7 +58,7 @@ def test_backbone_parity_and_no_bn_left(arch):
     fused = switch_to_deploy(copy.deepcopy(model))
     assert num_bn(fused) == 0 and bn_calls(fused, x) == 0
     with torch.no_grad():
-        assert max_diff(fused(x), expected) <= ATOL
+        assert_close(fused(x), expected)
     # the unfused model is untouched and keeps its checkpoint layout
     assert num_bn(model) > 0
     assert 'stem.bn.running_var' in model.state_dict()
@@ -108,9 +81,9 @@ def test_backbone_idempotent_and_channels_last():
     assert fast.stem.conv.weight.is_contiguous(
         memory_format=torch.channels_last)
     with torch.no_grad():
-        assert max_diff(fast(x), expected) <= ATOL
+        assert_close(fast(x), expected)
         x_cl = x.contiguous(memory_format=torch.channels_last)
-        assert max_diff(fast(x_cl), expected) <= ATOL
+        assert_close(fast(x_cl), expected)
 
 
 def test_switch_to_deploy_sets_eval_mode():
@@ -126,7 +99,7 @@ def test_fold_conv_bn_with_bias_groups_and_no_affine():
     x = torch.randn(2, 8, 9, 9)
     with torch.no_grad():
         expected = bn(conv(x))
-        assert max_diff(fold_conv_bn(conv, bn)(x), expected) <= ATOL
+        assert_close(fold_conv_bn(conv, bn)(x), expected)
 
 
 def test_sequential_pairs_are_folded_other_bns_are_kept():
@@ -147,7 +120,7 @@ def test_sequential_pairs_are_folded_other_bns_are_kept():
     with torch.no_grad():
         expected = model(x)
         switch_to_deploy(model)
-        assert max_diff(model(x), expected) <= ATOL
+        assert_close(model(x), expected)
     assert isinstance(model[2], nn.Identity)
     assert isinstance(model[0], nn.BatchNorm2d)
     assert isinstance(model[5], nn.BatchNorm2d)
@@ -182,7 +155,7 @@ def test_ssdlite_detector_parity_and_predict(config):
     fused = switch_to_deploy(copy.deepcopy(model), channels_last=True)
     assert num_bn(fused) == 0 and bn_calls(fused, x) == 0
     with torch.no_grad():
-        assert max_diff(fused._forward(x), expected) <= ATOL
+        assert_close(fused._forward(x), expected)
         sample = DetDataSample(
             metainfo=dict(
                 img_shape=(size, size),
@@ -212,7 +185,7 @@ def test_deeplabv3_segmentor_parity_and_test_step(config):
     fused = switch_to_deploy(copy.deepcopy(model))
     assert num_bn(fused) == 0 and bn_calls(fused, x) == 0
     with torch.no_grad():
-        assert max_diff(fused._forward(x), expected) <= ATOL
+        assert_close(fused._forward(x), expected)
         image = torch.randint(0, 256, (3, 75, 90), dtype=torch.uint8)
         sample = SegDataSample(
             metainfo=dict(img_shape=(75, 90), ori_shape=(75, 90)))
@@ -220,7 +193,7 @@ def test_deeplabv3_segmentor_parity_and_test_step(config):
         (pred, ) = fused.test_step(data)
         (ref, ) = model.test_step(data)
     assert pred.pred_sem_seg.data.shape == (1, 75, 90)
-    assert max_diff(pred.seg_logits.data, ref.seg_logits.data) <= ATOL
+    assert_close(pred.seg_logits.data, ref.seg_logits.data)
 
 
 # ------------------------------------------------- channels-last layers
@@ -235,7 +208,7 @@ def test_unfold_fold_channels_last_same_values(shape):
     folded, folded_cl = fold_patches(tokens,
                                      info), fold_patches(tokens_cl, info_cl)
     assert folded.shape == folded_cl.shape == shape
-    assert max_diff(folded_cl, folded) <= ATOL
+    assert_close(folded_cl, folded)
     if shape[-1] % 2 == 0 and shape[-2] % 2 == 0:
         assert torch.equal(folded, x) and torch.equal(folded_cl, x)
         if shape[1] > 1 and shape[-1] > 1:

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from conftest import num_params, set_norm
+from conftest import SEED, num_params, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
@@ -276,7 +276,7 @@ def test_predictions_come_back_at_the_original_size():
 def test_training_step_on_a_voc_config_reduces_the_loss():
     model = build_segmentor(
         'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     # (the config's preprocessor would pad to the 512x512 crop: skip it)
     images = torch.rand(2, 3, 64, 64)
     label = torch.zeros(1, 64, 64, dtype=torch.long)

@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 from conftest import num_params
+from numerics import assert_close
 from mmengine.registry import DefaultScope
 
 from mmvit.models import MobileViT
@@ -208,11 +209,11 @@ def test_with_cp_matches_plain():
     x = torch.rand(2, 3, 64, 64)
     outs_plain, outs_ckpt = plain(x), ckpt(x)
     for a, b in zip(outs_plain, outs_ckpt):
-        torch.testing.assert_close(a, b)
+        assert_close(a, b)
     sum(o.sum() for o in outs_plain).backward()
     sum(o.sum() for o in outs_ckpt).backward()
     for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
-        torch.testing.assert_close(a.grad, b.grad, msg=name)
+        assert_close(a.grad, b.grad, what=name)
 
 
 def test_cfgs_passed_all_the_way_down():
@@ -296,7 +297,7 @@ def test_numerically_equal_to_mmpretrain(arch, size):
         outs = model(x)
     # mmpretrain's index 4 is the expansion layer's output
     for ref, out in zip(ref_outs, outs[:4] + outs[5:]):
-        torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+        assert_close(out, ref)
 
 
 @pytest.mark.parametrize('scope', [None, 'mmdet', 'mmseg', 'mmpretrain'])

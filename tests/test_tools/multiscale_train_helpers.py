@@ -129,8 +129,10 @@ def runner_kwargs(data_root: str,
                   num_workers: int = 2,
                   recorder: Optional[SizeRecorder] = None,
                   checkpoint: Optional[dict] = None,
-                  launcher: str = 'none') -> dict:
-    """Keyword arguments of ``mmengine.runner.Runner``."""
+                  launcher: str = 'none',
+                  seed: int = 0) -> dict:
+    """Keyword arguments of ``mmengine.runner.Runner`` (``seed``: the
+    runner's, which seeds the sampler's plans)."""
     kwargs = dict(
         model=tiny_classifier(),
         work_dir=work_dir,
@@ -143,7 +145,7 @@ def runner_kwargs(data_root: str,
             logger=dict(type='LoggerHook', interval=1),
             checkpoint=checkpoint or dict(type='CheckpointHook', interval=1)),
         custom_hooks=[recorder] if recorder is not None else None,
-        randomness=dict(seed=0),
+        randomness=dict(seed=seed),
         env_cfg=dict(
             dist_cfg=dict(backend='gloo'),
             mp_cfg=dict(mp_start_method='fork')),
@@ -166,6 +168,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('data_root')
     parser.add_argument('work_dir')
     parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
 
     # mmengine's init_dist calls torch.cuda.set_device, which a CPU build
@@ -178,7 +181,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         max_epochs=args.epochs,
         num_workers=1,
         recorder=recorder,
-        launcher='pytorch'))
+        launcher='pytorch',
+        seed=args.seed))
     runner.train()
     rank = dist.get_rank()
     batch_sampler = runner.train_dataloader.batch_sampler

@@ -16,7 +16,8 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import load_tool, set_norm
+from conftest import load_tool, np_rng, set_norm, torch_generator
+from numerics import assert_close, assert_same_top, relative_error
 
 pytest.importorskip('mmpretrain')
 timm = pytest.importorskip('timm')
@@ -55,7 +56,6 @@ HF_SIZES = {
 DEPTHS = {3: 2, 4: 4, 5: 3}
 BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var',
            'num_batches_tracked')
-MAX_DIFF = {}  # (format, arch) -> max abs logit difference, for the report
 
 
 # ------------------------------------------------------------- helpers
@@ -71,7 +71,7 @@ def hf_cvnets_converter():
 def randomize_(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Give every parameter and BN statistic a random, well-scaled value (a
     default init leaves norms at 1/0 and would hide swapped norm tensors)."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     for name, tensor in model.state_dict().items():
         if not tensor.is_floating_point():
             continue
@@ -247,19 +247,16 @@ def timm_classifiers():
 def image():
     # non-square and not a multiple of 32: exercises the patch resizing
     return torch.rand(
-        1, 3, 128, 160, generator=torch.Generator().manual_seed(3))
+        1, 3, 128, 160, generator=torch_generator(3))
 
 
 def _check_logits(fmt, arch, logits, ref_logits):
-    diff = (logits - ref_logits).abs().max().item()
-    prob_diff = (logits.softmax(-1) -
-                 ref_logits.softmax(-1)).abs().max().item()
-    MAX_DIFF[(fmt, arch)] = diff
-    print(f'{fmt} {arch}: max |logit diff| {diff:.2e}, '
-          f'max |prob diff| {prob_diff:.2e}')
+    print(f'{fmt} {arch}: relative logit error '
+          f'{relative_error(logits, ref_logits):.2e}')
     assert logits.shape == ref_logits.shape == (1, 1000)
-    assert diff <= 1e-4 and prob_diff <= 1e-4
-    assert torch.equal(logits.topk(5).indices, ref_logits.topk(5).indices)
+    assert_close(logits, ref_logits, what='logits')
+    assert_close(logits.softmax(-1), ref_logits.softmax(-1), what='probs')
+    assert_same_top(logits, ref_logits, k=5)
 
 
 # ------------------------------------------------------------- parity
@@ -315,8 +312,7 @@ def test_timm_keep_rgb(tool, timm_classifiers, image, tmp_path):
     tool.main([str(src), str(dst), '--keep-rgb'])
     ours = load_converted(build_from_config(cls_config('xx_small')), str(dst))
     with torch.no_grad():
-        torch.testing.assert_close(
-            ours(image), reference(image), atol=1e-4, rtol=0)
+        assert_close(ours(image), reference(image))
 
 
 def test_converted_classifier_initialises_backbone(tool, hf_classifiers,
@@ -335,7 +331,7 @@ def test_converted_classifier_initialises_backbone(tool, hf_classifiers,
             type='Pretrained', checkpoint=str(dst), prefix='backbone.'))
     backbone.init_weights()
     hf_layer = reference.mobilevit.encoder.layer[3]
-    torch.testing.assert_close(
+    assert torch.equal(  # a copy
         backbone.layer4[1].global_rep[0].attn.qkv.weight,
         torch.cat([
             hf_layer.transformer.layer[0].attention.attention.query.weight,
@@ -369,7 +365,7 @@ def test_inferencer_top5_matches_reference(fmt, tool, hf_classifiers,
 
     # a smooth colour image, 288 px on the short side so that the test
     # pipeline (resize short side to 288, centre crop 256) only crops
-    rng = np.random.default_rng(0)
+    rng = np_rng()
     small = rng.integers(0, 256, (9, 12, 3), dtype=np.uint8)
     img = cv2.resize(small, (384, 288), interpolation=cv2.INTER_CUBIC)
     path = str(tmp_path / 'image.png')
@@ -378,7 +374,6 @@ def test_inferencer_top5_matches_reference(fmt, tool, hf_classifiers,
     inferencer = ImageClassificationInferencer(
         model=cls_config(arch), pretrained=str(dst), device='cpu')
     result = inferencer(path)[0]
-    ours_top5 = np.argsort(-result['pred_scores'])[:5]
 
     bgr = cv2.imread(path)[16:272, 64:320]  # the same 256 x 256 crop
     x = torch.from_numpy(bgr).permute(2, 0, 1)[None].float() / 255
@@ -388,9 +383,8 @@ def test_inferencer_top5_matches_reference(fmt, tool, hf_classifiers,
         else:
             ref_logits = hf_logits(reference, x)
     ref_scores = ref_logits.softmax(-1)[0]
-    assert ours_top5.tolist() == ref_scores.topk(5).indices.tolist()
-    np.testing.assert_allclose(
-        result['pred_scores'], ref_scores.numpy(), atol=1e-4)
+    assert_close(result['pred_scores'], ref_scores)
+    assert_same_top(result['pred_scores'], ref_scores, k=5)
 
 
 def test_hf_bare_backbone(tool, image, tmp_path):
@@ -410,8 +404,4 @@ def test_hf_bare_backbone(tool, image, tmp_path):
         init_cfg=dict(type='Pretrained', checkpoint=str(dst))).eval()
     backbone.init_weights()
     with torch.no_grad():
-        torch.testing.assert_close(
-            backbone(image)[0],
-            reference(image).last_hidden_state,
-            atol=1e-4,
-            rtol=0)
+        assert_close(backbone(image)[0], reference(image).last_hidden_state)

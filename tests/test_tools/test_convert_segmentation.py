@@ -10,7 +10,8 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import load_tool, torch_generator
+from numerics import assert_close, assert_same_top, relative_error
 # helpers shared with the classification tests (skips this module as well
 # when mmpretrain, timm or transformers are missing)
 from test_convert_classification import (ARCHS, BN_KEYS, REPO_ROOT,
@@ -58,7 +59,7 @@ def tool():
 @pytest.fixture(scope='module')
 def image():
     return torch.rand(
-        1, 3, 128, 128, generator=torch.Generator().manual_seed(5))
+        1, 3, 128, 128, generator=torch_generator(5))
 
 
 def seg_logits(model, x):
@@ -70,13 +71,12 @@ def _compare(fmt, arch, ours, reference, image):
     with torch.no_grad():
         logits = seg_logits(ours, image)
         ref = reference(pixel_values=image).logits
-    diff = (logits - ref).abs().max().item()
-    prob_diff = (logits.softmax(1) - ref.softmax(1)).abs().max().item()
-    print(f'{fmt} deeplabv3 {arch}: max |logit diff| {diff:.2e}, '
-          f'max |prob diff| {prob_diff:.2e}')
+    print(f'{fmt} deeplabv3 {arch}: relative logit error '
+          f'{relative_error(logits, ref):.2e}')
     assert logits.shape == ref.shape == (1, 21, 8, 8)
-    assert diff <= 1e-4 and prob_diff <= 1e-4
-    assert torch.equal(logits.argmax(1), ref.argmax(1))
+    assert_close(logits, ref, what='logits')
+    assert_close(logits.softmax(1), ref.softmax(1), what='probs')
+    assert_same_top(logits, ref, dim=1)
 
 
 @pytest.mark.parametrize('arch', ARCHS)

@@ -8,7 +8,7 @@ import pickle
 import sys
 
 import pytest
-from conftest import load_tool, run_ok
+from conftest import SEED, load_tool, run_ok
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -113,8 +113,9 @@ def test_shapes_train_then_test(tmp_path):
     options = [
         'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2',
-        'default_hooks.logger.interval=1'
+        'default_hooks.logger.interval=1', f'randomness.seed={SEED}'
     ]
+    data.append(f'seed={SEED}')  # of the generated images
     for split in ('train', 'val'):
         options += [
             f'{split}_dataloader.batch_size=8',

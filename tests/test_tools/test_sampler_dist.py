@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SEED
 from mmengine.config import Config
 from mmengine.runner import Runner
 from multiscale_train_helpers import (SizeRecorder, make_image_folder,
@@ -51,7 +52,8 @@ def test_runner_trains_with_the_sampler_and_persistent_workers(
         str(tmp_path),
         max_epochs=2,
         num_workers=2,
-        recorder=recorder))
+        recorder=recorder,
+        seed=SEED))
     runner.train()
     batch_sampler = runner.train_dataloader.batch_sampler
     num_batches = len(runner.train_dataloader)
@@ -82,6 +84,7 @@ def test_resume_mid_epoch_replays_that_epoch_with_the_same_plan(
         max_epochs=2,
         num_workers=0,
         recorder=first,
+        seed=SEED,
         checkpoint=dict(
             type='CheckpointHook',
             interval=stop_at,
@@ -99,7 +102,8 @@ def test_resume_mid_epoch_replays_that_epoch_with_the_same_plan(
         str(tmp_path / 'b'),
         max_epochs=2,
         num_workers=0,
-        recorder=second)
+        recorder=second,
+        seed=SEED)
     runner = Runner(**kwargs, resume=True, load_from=checkpoint)  # --resume
     runner.train()
     # mmengine restarts the interrupted epoch from its first batch; the
@@ -155,7 +159,7 @@ def test_two_process_gloo_training_has_equal_iterations(
     cmd = [
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node', '2', script, image_folder,
-        str(tmp_path), '--epochs', '2'
+        str(tmp_path), '--epochs', '2', '--seed', str(SEED)
     ]
     env = dict(os.environ, OMP_NUM_THREADS='1')
     proc = subprocess.Popen(

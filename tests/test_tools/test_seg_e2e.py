@@ -6,7 +6,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import load_tool
+from conftest import SEED, load_tool, np_rng
 from mmengine.config import Config
 
 pytest.importorskip('mmseg')
@@ -41,7 +41,7 @@ def _small_run_config(data_root: str, work_dir: str) -> Config:
     cfg.param_scheduler[1].update(T_max=epochs, end=epochs)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = epochs
-    cfg.randomness = dict(seed=0)
+    cfg.randomness = dict(seed=SEED)
     return cfg
 
 
@@ -51,7 +51,7 @@ def test_train_evaluate_and_test_on_generated_shapes(tmp_path):
 
     from mmvit.datasets.shapes import generate_shapes_dataset
     data_root = str(tmp_path / 'shapes')
-    generate_shapes_dataset(data_root, num_train=16, num_val=4, seed=0)
+    generate_shapes_dataset(data_root, num_train=16, num_val=4, seed=SEED)
     cfg = _small_run_config(data_root, str(tmp_path / 'work'))
 
     runner = Runner.from_cfg(cfg)
@@ -115,7 +115,7 @@ def test_voc_recipe_runs_on_a_tiny_voc_tree(tmp_path):
     non-distributed Runner): one iteration, then IoUMetric on val."""
     from mmengine.runner import Runner
     root = str(tmp_path / 'VOC2012')
-    _fake_voc(root, np.random.default_rng(0))
+    _fake_voc(root, np_rng())
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit_xxs_voc.py'))
     cfg.work_dir = str(tmp_path / 'work')

@@ -75,6 +75,12 @@ def load_image(path: str, height: int, width: int) -> torch.Tensor:
     return torch.from_numpy(img).permute(2, 0, 1)[None].float()
 
 
+def _describe(output: str, diff: float, relative: float) -> str:
+    if output == 'labels':  # integer: relative is the mismatch fraction
+        return f'differ at {relative:.3g} of the elements'
+    return f'max abs diff {diff:.3g} (relative {relative:.3g})'
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -114,12 +120,18 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if args.with_nms:
             reference = exported
             print('comparing with the exported (BN-folded) PyTorch model')
-        diffs = {}
+        diffs, rel_diffs = {}, {}
         for name, inputs in (('batch 1', image), ('batch 2', batch2)):
-            diffs[name] = onnx_export.max_abs_diff(reference, args.out, inputs)
-            print(f'max abs diff onnxruntime vs PyTorch, {name}: ' +
-                  ', '.join(f'{d:.3g}' for d in diffs[name]))
+            pairs = onnx_export.output_diffs(reference, args.out, inputs)
+            names = onnx_export.output_names(reference, len(pairs))
+            diffs[name] = [diff for diff, _ in pairs]
+            rel_diffs[name] = [rel for _, rel in pairs]
+            print(f'onnxruntime vs PyTorch, {name}: ' + ', '.join(
+                f'{out} {_describe(out, d, r)}'
+                for out, (d, r) in zip(names, pairs)))
+        summary['outputs'] = names
         summary['max_abs_diff'] = diffs
+        summary['max_rel_diff'] = rel_diffs
     return summary
 
 
