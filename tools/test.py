@@ -12,7 +12,8 @@ import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 
-from mmvit.utils import build_runner, load_config, prepare_distributed
+from mmvit.utils import (build_runner, check_config, load_config,
+                         prepare_distributed)
 
 
 def parse_args(argv=None):
@@ -87,6 +88,7 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
+    check_config(cfg, 'test')  # missing files, mismatched keys: one message
     runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(

@@ -14,7 +14,8 @@ import os.path as osp
 import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 
-from mmvit.utils import build_runner, load_config, prepare_distributed
+from mmvit.utils import (build_runner, check_config, load_config,
+                         prepare_distributed)
 
 
 def parse_args(argv=None):
@@ -94,6 +95,7 @@ def build_config(args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
+    check_config(cfg, 'train')  # missing files, mismatched keys: one message
     runner = build_runner(cfg)
     runner.train()
 

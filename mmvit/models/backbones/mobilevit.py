@@ -190,19 +190,7 @@ class MobileViT(BaseModule):
         if out_stride not in _DILATED_STAGES:
             raise ValueError(f'out_stride must be one of '
                              f'{sorted(_DILATED_STAGES)}, got {out_stride}')
-        num_outputs = self.num_stages + 1
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        indices = []
-        for index in out_indices:
-            if not -num_outputs <= index < num_outputs:
-                raise ValueError(
-                    f'out_indices must be in [{-num_outputs}, '
-                    f'{num_outputs - 1}] (0-4 stages, 5 expansion layer), '
-                    f'got {tuple(out_indices)}')
-            indices.append(index % num_outputs)
-        # a sorted copy (outputs come in forward order); the caller's is intact
-        self.out_indices = tuple(sorted(set(indices)))
+        self.out_indices = self._parse_out_indices(out_indices)
         if not -1 <= frozen_stages <= self.num_stages:
             raise ValueError(f'frozen_stages must be in [-1, '
                              f'{self.num_stages}], got {frozen_stages}')
@@ -234,14 +222,47 @@ class MobileViT(BaseModule):
             channels = stage.out_channels
 
         self.stage_channels = tuple(s.out_channels for s in stages)
-        all_channels = list(self.stage_channels)
         if self.num_stages in self.out_indices:
-            exp_channels = min(last_exp_factor * channels, 960)
-            self.conv_1x1_exp = ConvModule(channels, exp_channels, 1,
-                                           **common)
-            all_channels.append(exp_channels)
-        self.out_channels = tuple(all_channels[i] for i in self.out_indices)
+            self.conv_1x1_exp = ConvModule(
+                channels, self._exp_channels(channels, last_exp_factor), 1,
+                **common)
+        self.out_channels = self.arch_out_channels(arch, out_indices,
+                                                   last_exp_factor)
         self._freeze_stages()
+
+    @classmethod
+    def arch_out_channels(cls, arch: Union[str, Sequence[dict]],
+                          out_indices: Sequence[int],
+                          last_exp_factor: int) -> Tuple[int, ...]:
+        """Channels of the outputs ``MobileViT(arch, out_indices=...,
+        last_exp_factor=...)`` returns, read off the arch table without
+        building the network (e.g. to check a neck config against it)."""
+        stages, _ = cls._parse_arch(arch)
+        channels = [stage.out_channels for stage in stages]
+        channels.append(cls._exp_channels(channels[-1], last_exp_factor))
+        return tuple(channels[i] for i in cls._parse_out_indices(out_indices))
+
+    @staticmethod
+    def _exp_channels(channels: int, last_exp_factor: int) -> int:
+        return min(last_exp_factor * channels, 960)
+
+    @classmethod
+    def _parse_out_indices(
+            cls, out_indices: Union[int, Sequence[int]]) -> Tuple[int, ...]:
+        """Sorted, deduplicated, non-negative copy of ``out_indices``
+        (outputs come in forward order); the caller's is left intact."""
+        num_outputs = cls.num_stages + 1
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        indices = []
+        for index in out_indices:
+            if not -num_outputs <= index < num_outputs:
+                raise ValueError(
+                    f'out_indices must be in [{-num_outputs}, '
+                    f'{num_outputs - 1}] (0-4 stages, 5 expansion layer), '
+                    f'got {tuple(out_indices)}')
+            indices.append(index % num_outputs)
+        return tuple(sorted(set(indices)))
 
     @classmethod
     def _parse_arch(cls, arch) -> Tuple[Tuple[StageSetting, ...], float]:

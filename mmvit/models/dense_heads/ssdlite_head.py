@@ -108,8 +108,11 @@ class SSDLiteHead(SSDHead):
             init_cfg=init_cfg)
         if self.prior_generator.num_levels != num_levels:
             raise ValueError(
-                f'the anchor generator has {self.prior_generator.num_levels} '
-                f'levels but the head has {num_levels}')
+                f'SSDLiteHead: bbox_head.anchor_generator has '
+                f'{self.prior_generator.num_levels} levels but '
+                f'bbox_head.in_channels has {num_levels} '
+                f'{tuple(in_channels)}; give the anchor generator one '
+                'output_strides / ratios entry per neck output')
         # mmdet 3.3.0 SSDHead never sets it; BaseDenseHead.predict reads it
         self.loss_cls = None
 
@@ -147,9 +150,13 @@ class SSDLiteHead(SSDHead):
     def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
         """Class scores ``[B, A * (C + 1), H, W]`` and box deltas
         ``[B, A * 4, H, W]`` for every level."""
-        if len(x) != len(self.in_channels):
-            raise ValueError(f'SSDLiteHead expects {len(self.in_channels)} '
-                             f'levels, got {len(x)}')
+        got = tuple(feat.shape[1] for feat in x)
+        if got != self.in_channels:
+            raise ValueError(
+                f'SSDLiteHead expects {len(self.in_channels)} levels of '
+                f'{self.in_channels} channels (bbox_head.in_channels), got '
+                f'{len(got)} levels of {got} channels from the neck; set '
+                "model.bbox_head.in_channels to the neck's out_channels")
         cls_scores, bbox_preds = [], []
         for feat, proj, dw, cls_conv, reg_conv in zip(x, self.proj_convs,
                                                       self.dw_convs,

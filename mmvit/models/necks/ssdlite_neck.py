@@ -87,13 +87,28 @@ class SSDLiteNeck(BaseModule):
             channels = global_channels
         else:
             self.global_layer = None
-        self.out_channels = self.in_channels + self.extra_channels + (
+        self.out_channels = self.level_channels(in_channels, extra_channels,
+                                                global_channels)
+
+    @staticmethod
+    def level_channels(in_channels: Sequence[int],
+                       extra_channels: Sequence[int],
+                       global_channels: Optional[int]) -> Tuple[int, ...]:
+        """Channels of the levels a neck of these arguments outputs (the
+        backbone maps, the extra levels, the global level), without building
+        it."""
+        return tuple(in_channels) + tuple(extra_channels) + (
             () if global_channels is None else (global_channels, ))
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'SSDLiteNeck expects {len(self.in_channels)} '
-                             f'maps, got {len(inputs)}')
+        got = tuple(x.shape[1] for x in inputs)
+        if got != self.in_channels:
+            # else a conv fails deep inside, or extra maps are ignored
+            raise ValueError(
+                f'SSDLiteNeck expects {len(self.in_channels)} maps of '
+                f'{self.in_channels} channels (neck.in_channels), got '
+                f'{len(got)} maps of {got} channels from the backbone; set '
+                "model.neck.in_channels to the backbone's out_channels")
         outs = list(inputs)
         x = outs[-1]
         if self.training and x.shape[0] == 1 and any(
