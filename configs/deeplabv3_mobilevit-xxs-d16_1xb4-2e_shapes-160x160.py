@@ -60,6 +60,7 @@ custom_hooks = [
         momentum=0.02,
         update_buffers=True,
         priority=49),
+    dict(type='mmvit.MidEpochResumeHook'),  # says what a resume retrains
 ]
 default_hooks = dict(
     logger=dict(interval=10),

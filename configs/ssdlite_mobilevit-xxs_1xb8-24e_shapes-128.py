@@ -91,7 +91,10 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-custom_hooks = [dict(type='CheckInvalidLossHook', interval=50)]
+custom_hooks = [
+    dict(type='CheckInvalidLossHook', interval=50),
+    dict(type='mmvit.MidEpochResumeHook'),  # says what a resume retrains
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))

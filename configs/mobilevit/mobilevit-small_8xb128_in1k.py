@@ -86,9 +86,12 @@ custom_hooks = [
         momentum=0.0005,
         update_buffers=True,
         priority='ABOVE_NORMAL'),
+    # `--resume` of an iteration checkpoint continues the interrupted epoch
+    # at its next batch instead of training its first batches again
+    dict(type='mmvit.MidEpochResumeHook'),
 ]
-# A fixed seed makes `--resume` replay the interrupted epoch with the same
-# sample order and sampler plan (both are seeded by seed + epoch).
+# The sample order and sampler plan are seeded by seed + epoch (a resumed
+# run takes the seeds of its checkpoint).
 randomness = dict(seed=0, deterministic=False)
 custom_imports = dict(
     imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)

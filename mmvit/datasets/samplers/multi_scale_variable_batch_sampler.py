@@ -8,8 +8,9 @@ tags each index with its batch's size so that :class:`MultiScaleDataset`
 can hand the size to the data pipeline.
 """
 import itertools
+import logging
 import math
-from typing import Iterator, List, NamedTuple, Optional, Sized
+from typing import Iterator, List, NamedTuple, Optional, Sized, Tuple
 
 import numpy as np
 from mmengine.dist import sync_random_seed
@@ -70,6 +71,11 @@ class MultiScaleVariableBatchSampler(Sampler):
     re-iteration sets the next epoch; with ``InfiniteSampler`` (no epoch) each
     pass reads the next ``len(sampler)`` indices of its endless stream and the
     pass count seeds the plan.
+
+    Resuming in the middle of an epoch: :meth:`skip_batches` makes the next
+    pass over that epoch leave out the batches trained before the
+    interruption, so the run continues exactly (``mmvit.MidEpochResumeHook``
+    calls it).
 
     Args:
         sampler (Sampler): The per-rank index sampler, built by the runner
@@ -132,6 +138,7 @@ class MultiScaleVariableBatchSampler(Sampler):
         self.seed = sync_random_seed() if seed is None else int(seed)
         self._passes = 0
         self._stream: Optional[Iterator[int]] = None
+        self._skip: Optional[Tuple[int, int]] = None  # (epoch, batches)
         print_log(
             f'{type(self).__name__}: {self.num_batches} batches per epoch '
             f'for {self.num_samples} samples per rank; (h, w, batch): '
@@ -190,8 +197,46 @@ class MultiScaleVariableBatchSampler(Sampler):
                        self.batch_sizes[i]) for i in rows
         ]
 
+    def skip_batches(self, epoch: int, num_batches: int) -> None:
+        """Leave out the first ``num_batches`` batches of the next pass,
+        which must be over ``epoch`` (once; later passes are whole).
+
+        The pass still draws the epoch's plan and sample order, so the
+        batches it yields are exactly batches ``num_batches + 1 ...`` of an
+        uninterrupted pass: resuming mid-epoch continues the run instead of
+        training the epoch's first batches again.
+
+        Args:
+            epoch (int): The epoch of the next pass (0-based, as
+                ``set_epoch``).
+            num_batches (int): Batches to leave out, ``0 ... len(self)``.
+        """
+        if not 0 <= num_batches <= self.num_batches:
+            raise ValueError(
+                f'num_batches must be in [0, {self.num_batches}] (the '
+                f'batches of an epoch), got {num_batches}')
+        self._skip = (int(epoch), int(num_batches))
+
+    def _take_skip(self, epoch: int) -> int:
+        """The batches to leave out of this pass over ``epoch``."""
+        if self._skip is None:
+            return 0
+        (skip_epoch, num_batches), self._skip = self._skip, None
+        if skip_epoch != epoch:
+            print_log(
+                f'{type(self).__name__}: asked to skip {num_batches} batches '
+                f'of epoch {skip_epoch}, but this pass is over epoch {epoch} '
+                '(is set_epoch called before the pass, e.g. by '
+                'DistSamplerSeedHook?); nothing is skipped',
+                logger='current',
+                level=logging.WARNING)
+            return 0
+        return num_batches
+
     def __iter__(self) -> Iterator[List[SizedIndex]]:
-        plan = self.plan(self.epoch)
+        epoch = self.epoch
+        plan = self.plan(epoch)
+        skip = self._take_skip(epoch)
         self._passes += 1
         if hasattr(self.sampler, 'epoch'):  # a new permutation every epoch
             source = iter(self.sampler)
@@ -202,11 +247,13 @@ class MultiScaleVariableBatchSampler(Sampler):
         indices = list(itertools.islice(source, self.num_samples))
         capacity = sum(row.batch_size for row in plan)
         stream = itertools.islice(itertools.cycle(indices), capacity)
-        for row in plan:
-            yield [
+        for i, row in enumerate(plan):
+            batch = [
                 SizedIndex(row.height, row.width, index)
                 for index in itertools.islice(stream, row.batch_size)
             ]
+            if i >= skip:  # drawn either way: later batches stay the same
+                yield batch
 
     def __len__(self) -> int:
         """The exact number of batches of every epoch, on every rank."""
