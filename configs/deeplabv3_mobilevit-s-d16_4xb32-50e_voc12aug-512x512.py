@@ -3,7 +3,7 @@
 # Paper: 6.4 M params, 79.1 mIoU (val, single scale).
 _base_ = [
     './_base_/models/deeplabv3_mobilevit-s-d16.py',
-    'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    './_base_/datasets/pascal_voc12_aug.py',
     'mmseg::_base_/default_runtime.py',
     './_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
 ]

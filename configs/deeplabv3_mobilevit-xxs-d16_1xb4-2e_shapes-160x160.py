@@ -22,8 +22,9 @@ crop_size = (160, 160)
 norm_cfg = dict(type='BN', requires_grad=True)  # one process: no SyncBN
 data_preprocessor = dict(size=crop_size)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmvit.LoadImageFromFileChecked'),
     dict(type='LoadAnnotations'),
+    dict(type='mmvit.CheckSegMap', num_classes=4),
     dict(
         type='RandomResize',
         scale=(512, 256),

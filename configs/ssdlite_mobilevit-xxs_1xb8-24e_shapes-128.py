@@ -29,13 +29,15 @@ model = dict(
         anchor_generator=dict(input_size=input_size)))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmvit.LoadImageFromFileChecked'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
+    # mmcv's loader by its name: mmdet's DetInferencer looks it up
+    # in the test pipeline (the dataset checks the files beforehand)
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='LoadAnnotations', with_bbox=True),

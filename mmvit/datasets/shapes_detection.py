@@ -1,15 +1,15 @@
 """The generated shapes dataset as an mmdet COCO dataset (needs mmdet)."""
 from typing import List
 
-from mmdet.datasets import CocoDataset
-
 from mmvit.registry import DATASETS
+from .coco import CheckedCocoDataset
 from .shapes import SHAPE_CLASSES, GeneratedOnFirstUse
 
 
 @DATASETS.register_module()
-class ShapesDetDataset(GeneratedOnFirstUse, CocoDataset):
-    """mmdet's :class:`CocoDataset` over the generated shapes dataset
+class ShapesDetDataset(GeneratedOnFirstUse, CheckedCocoDataset):
+    """mmdet's :class:`CocoDataset` (with mmvit's checks,
+    :class:`CheckedCocoDataset`) over the generated shapes dataset
     (:func:`mmvit.datasets.shapes.generate_shapes_dataset`).
 
     If ``generate`` is true and ``data_root`` has no annotations yet, the
@@ -22,7 +22,7 @@ class ShapesDetDataset(GeneratedOnFirstUse, CocoDataset):
         num_train (int): Training images to generate. Defaults to 800.
         num_val (int): Validation images to generate. Defaults to 100.
         seed (int): Generation seed. Defaults to 0.
-        **kwargs: :class:`CocoDataset` arguments (``data_root``,
+        **kwargs: :class:`CheckedCocoDataset` arguments (``data_root``,
             ``ann_file``, ``data_prefix``, ``pipeline``, ...).
     """
     METAINFO = dict(

@@ -5,12 +5,17 @@
 # The dataset class generates it there on first use (800 train + 100 val
 # images, seed 0); `tools/dataset_converters/generate_shapes.py` does the same.
 # Classes: 'background' + mmvit.datasets.shapes.SHAPE_CLASSES.
+# mmvit.LoadImageFromFileChecked names every training image file it cannot
+# use and mmvit.CheckSegMap every mask that does not fit its image or the
+# classes (see mmvit/datasets/checks.py).
 dataset_type = 'mmvit.ShapesSegDataset'
 data_root = 'data/shapes'
+num_classes = 4  # len(ShapesSegDataset.METAINFO['classes'])
 crop_size = (256, 256)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmvit.LoadImageFromFileChecked'),
     dict(type='LoadAnnotations'),
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
     dict(
         type='RandomResize',
         scale=(512, 256),
@@ -22,9 +27,12 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
+    # mmcv's loader by its name: MMSegInferencer looks it up in the test
+    # pipeline
     dict(type='LoadImageFromFile'),
     # evaluated at the native size (no resize) against the original mask
     dict(type='LoadAnnotations'),
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
