@@ -190,10 +190,10 @@ def test_missing_image_error_names_the_file(shapes_root, tmp_path):
     def edit(coco, root):
         coco['images'][0]['file_name'] = 'not_there.jpg'
 
-    dataset = _det_dataset(
-        _copy_with(shapes_root, tmp_path, edit), 'val', test_mode=True)
+    # named when the dataset is built, before any training
     with pytest.raises(FileNotFoundError, match='not_there.jpg'):
-        dataset[0]
+        _det_dataset(
+            _copy_with(shapes_root, tmp_path, edit), 'val', test_mode=True)
 
 
 def test_unreadable_image_error_names_the_file(shapes_root, tmp_path):
