@@ -1,3 +1,3 @@
-# Short alias of ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py (the embedded
-# default: trains and evaluates out of the box on generated data).
-_base_ = './ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py'
+# Short alias of ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py (stage 2 of the
+# embedded demo, tools/demo.py).
+_base_ = './ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'

@@ -3,8 +3,8 @@
 The multi-scale sampler, its dataset wrapper and transform, and the checked
 image loader and mask check (``checks``, ``transforms``) need only mmengine
 and mmcv; the checked COCO dataset and the generated "shapes" datasets build
-on mmdet's CocoDataset and mmseg's BaseSegDataset and are imported when
-those toolboxes are installed.
+on mmdet's CocoDataset, mmseg's BaseSegDataset and mmpretrain's
+CustomDataset and are imported when those toolboxes are installed.
 """
 import importlib.util
 
@@ -28,3 +28,6 @@ if importlib.util.find_spec('mmdet') is not None:
 if importlib.util.find_spec('mmseg') is not None:
     from .shapes_segmentation import ShapesSegDataset  # noqa: F401
     __all__.append('ShapesSegDataset')
+if importlib.util.find_spec('mmpretrain') is not None:
+    from .shapes_classification import ShapesClsDataset  # noqa: F401
+    __all__.append('ShapesClsDataset')

@@ -19,8 +19,8 @@ class ShapesDetDataset(GeneratedOnFirstUse, CheckedCocoDataset):
 
     Args:
         generate (bool): Generate the data if missing. Defaults to True.
-        num_train (int): Training images to generate. Defaults to 800.
-        num_val (int): Validation images to generate. Defaults to 100.
+        num_train (int): Training images to generate. Defaults to 2400.
+        num_val (int): Validation images to generate. Defaults to 200.
         seed (int): Generation seed. Defaults to 0.
         **kwargs: :class:`CheckedCocoDataset` arguments (``data_root``,
             ``ann_file``, ``data_prefix``, ``pipeline``, ...).
@@ -32,8 +32,8 @@ class ShapesDetDataset(GeneratedOnFirstUse, CheckedCocoDataset):
     def __init__(self,
                  *args,
                  generate: bool = True,
-                 num_train: int = 800,
-                 num_val: int = 100,
+                 num_train: int = 2400,
+                 num_val: int = 200,
                  seed: int = 0,
                  **kwargs) -> None:
         self._set_generation(generate, num_train, num_val, seed)

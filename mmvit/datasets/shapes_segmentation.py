@@ -22,8 +22,8 @@ class ShapesSegDataset(GeneratedOnFirstUse, BaseSegDataset):
     Args:
         ann_file (str): Split file of image stems, e.g. ``splits/train.txt``.
         generate (bool): Generate the data if missing. Defaults to True.
-        num_train (int): Training images to generate. Defaults to 800.
-        num_val (int): Validation images to generate. Defaults to 100.
+        num_train (int): Training images to generate. Defaults to 2400.
+        num_val (int): Validation images to generate. Defaults to 200.
         seed (int): Generation seed. Defaults to 0.
         **kwargs: :class:`BaseSegDataset` arguments (``data_root``,
             ``data_prefix``, ``pipeline``, ...).
@@ -35,8 +35,8 @@ class ShapesSegDataset(GeneratedOnFirstUse, BaseSegDataset):
     def __init__(self,
                  ann_file: str,
                  generate: bool = True,
-                 num_train: int = 800,
-                 num_val: int = 100,
+                 num_train: int = 2400,
+                 num_val: int = 200,
                  seed: int = 0,
                  **kwargs) -> None:
         self._set_generation(generate, num_train, num_val, seed)

@@ -114,7 +114,8 @@ def check_config(cfg: Config, mode: str = 'train') -> None:
 
     missing = _missing_data(cfg, parts, leaves, scope)
     if mode == 'train':  # a test run loads a whole checkpoint instead
-        missing += _missing_checkpoints(model, 'model', scope)
+        missing += _missing_checkpoints(model, 'model', scope,
+                                        cfg.get('pretrain_config'))
     if missing:
         raise FileNotFoundError('\n'.join(missing))
 
@@ -264,13 +265,17 @@ def _missing_data(cfg: Config, parts, leaves, scope) -> List[str]:
     return ['\n'.join(text)]
 
 
-def _missing_checkpoints(cfg, where: str, scope) -> List[str]:
+def _missing_checkpoints(cfg,
+                         where: str,
+                         scope,
+                         pretrain_config: Optional[str] = None) -> List[str]:
     """Messages for ``Pretrained`` ``init_cfg`` files missing anywhere in a
-    model config."""
+    model config (``pretrain_config``: the config whose training writes
+    them, if the config names one)."""
     if isinstance(cfg, (list, tuple)):
         return [
-            msg for i, item in enumerate(cfg)
-            for msg in _missing_checkpoints(item, f'{where}.{i}', scope)
+            msg for i, item in enumerate(cfg) for msg in _missing_checkpoints(
+                item, f'{where}.{i}', scope, pretrain_config)
         ]
     if not isinstance(cfg, dict):
         return []
@@ -282,17 +287,29 @@ def _missing_checkpoints(cfg, where: str, scope) -> List[str]:
             continue
         path = init.get('checkpoint')
         if _is_local(path) and not osp.isfile(path):
-            messages.append(_checkpoint_message(cfg, where, path, scope))
+            messages.append(
+                _checkpoint_message(cfg, where, path, scope, pretrain_config))
     for key, value in cfg.items():
         if key != 'init_cfg':
-            messages += _missing_checkpoints(value, f'{where}.{key}', scope)
+            messages += _missing_checkpoints(value, f'{where}.{key}', scope,
+                                             pretrain_config)
     return messages
 
 
-def _checkpoint_message(owner: dict, where: str, path: str, scope) -> str:
+def _checkpoint_message(owner: dict,
+                        where: str,
+                        path: str,
+                        scope,
+                        pretrain_config: Optional[str] = None) -> str:
     from mmvit.models.backbones.mobilevit import MobileViT
     cls = _lookup(MODELS, owner.get('type'), scope)
     scratch = f'--cfg-options {where}.init_cfg=None'
+    if pretrain_config:
+        return (f'{where}.init_cfg names the checkpoint {path}, which does '
+                'not exist yet: it is written by the pretraining stage, '
+                f'`python tools/train.py {pretrain_config}` (or run every '
+                'stage with `python tools/demo.py`); or train from scratch '
+                f'with {scratch}')
     if not (isinstance(cls, type) and issubclass(cls, MobileViT)):
         return (f'{where}.init_cfg names the checkpoint {path}, which does '
                 'not exist: download or convert the weights to that path, '

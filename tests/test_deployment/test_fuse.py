@@ -139,7 +139,7 @@ def test_bad_arguments_raise_clear_errors():
 # ------------------------------------------------------ detector (mmdet)
 @pytest.mark.parametrize('config', [
     'ssdlite_mobilevit_xxs_coco.py',
-    'ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py',
+    'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
 ])
 def test_ssdlite_detector_parity_and_predict(config):
     pytest.importorskip('mmdet')

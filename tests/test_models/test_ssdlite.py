@@ -86,7 +86,7 @@ def _inputs(num_images: int, with_boxes: bool, size: int = 320):
 # ---------------------------------------------------------------- configs
 def test_every_ssdlite_config_is_tested():
     listed = set(COCO_CONFIGS) | set(ALIASES) | {
-        'ssdlite_mobilevit-xxs_1xb8-24e_shapes-128.py',
+        'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
         'ssdlite_mobilevit_xxs_shapes.py'
     }
     assert set(ALL_CONFIGS) == listed

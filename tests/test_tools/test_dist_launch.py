@@ -34,7 +34,10 @@ def _launch(script, args, cwd):
 @pytest.mark.slow
 def test_dist_train_and_test_two_processes(tmp_path):
     work_dir = str(tmp_path / 'work')
-    options = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1']
+    options = [
+        'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
+        'model.backbone.init_cfg=None'  # no pretraining stage here
+    ]
     for split in ('train', 'val', 'test'):
         options += [
             f'{split}_dataloader.batch_size=4',

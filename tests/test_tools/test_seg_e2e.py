@@ -13,7 +13,7 @@ pytest.importorskip('mmseg')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs',
-                  'deeplabv3_mobilevit-xxs-d16_1xb4-2e_shapes-160x160.py')
+                  'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
 
 
 def _small_run_config(data_root: str, work_dir: str) -> Config:
@@ -24,6 +24,7 @@ def _small_run_config(data_root: str, work_dir: str) -> Config:
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False
     cfg.train_dataloader.dataset.generate = False
+    cfg.model.backbone.init_cfg = None  # no pretraining stage here
     cfg.train_dataloader.batch_size = 4
     # fixed 128x128 inputs without random augmentation, so that the training
     # loss on 16 images falls within a few iterations

@@ -2,7 +2,7 @@
 #   data/shapes/{train,val}/*.jpg           images of mixed sizes (160-416 px)
 #   data/shapes/masks/{train,val}/*.png     0 background, 1..3 shapes, 255 ignore
 #   data/shapes/splits/{train,val}.txt      image stems
-# The dataset class generates it there on first use (800 train + 100 val
+# The dataset class generates it there on first use (2400 train + 200 val
 # images, seed 0); `tools/dataset_converters/generate_shapes.py` does the same.
 # Classes: 'background' + mmvit.datasets.shapes.SHAPE_CLASSES.
 # mmvit.LoadImageFromFileChecked names every training image file it cannot
