@@ -17,6 +17,11 @@ stock OpenMMLab scripts benefit too). Nothing here edits installed packages.
   loader and allows exactly those few types (no pickled code can run);
   ``MMVIT_UNSAFE_CHECKPOINTS=1`` falls back to a full unpickle for
   checkpoints you trust that hold other types.
+* mmdet 3.3's ``SSDHead`` never sets ``loss_cls``, which its own
+  ``predict`` path reads (``AttributeError``): mmdet's SSD / SSDLite models
+  (the demo's peer) train but cannot test. ``patch_mmdet_ssd_head`` gives the
+  class ``loss_cls = None`` (what mmvit's SSDLite head sets); it runs where
+  mmdet is imported anyway (``mmvit.models.dense_heads``).
 """
 
 import importlib.abc
@@ -112,6 +117,13 @@ def install_checkpoint_loader() -> None:
     if CheckpointLoader._schemes.get('') is not load_local_checkpoint:
         CheckpointLoader.register_scheme(
             prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def patch_mmdet_ssd_head() -> None:
+    """``SSDHead.loss_cls = None`` unless mmdet defines it (idempotent)."""
+    from mmdet.models.dense_heads import SSDHead
+    if 'loss_cls' not in vars(SSDHead):
+        SSDHead.loss_cls = None
 
 
 def apply() -> None:

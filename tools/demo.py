@@ -75,7 +75,7 @@ def _data_root(keys: Sequence[str], root: str) -> List[str]:
 DETECTION_DATA = (['data/shapes', '--num-train', '2400', '--num-val', '200'],
                   ['data/shapes_quick', '--num-train', '16', '--num-val', '8'])
 CLASSIFICATION_DATA = ([
-    'data/shapes_cls', '--classification', '--num-train', '6000',
+    'data/shapes_cls', '--classification', '--num-train', '4800',
     '--num-val', '400'
 ], [
     'data/shapes_cls_quick', '--classification', '--num-train', '48',
@@ -239,20 +239,42 @@ class Demo:
         self.data_wall = time.time() - start
 
     def train(self, stages: Sequence[Stage]) -> None:
-        """Train ``stages`` at once, one process per share of the cores."""
+        """Train ``stages`` at once, one process per share of the cores; as
+        soon as one ends, draw its predictions (on the core it freed)."""
         threads = _threads_per_run(len(stages))
         start = time.time()
-        procs = [(stage,
-                  self._start(stage, self._train_cmd(stage), 'train.log',
-                              threads)) for stage in stages]
-        for stage, proc in procs:
+        running = {
+            stage.name: (stage,
+                         self._start(stage, self._train_cmd(stage),
+                                     'train.log', threads))
+            for stage in stages
+        }
+        drawing = []
+        while running:
+            time.sleep(1)
+            for name, (stage, proc) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[name]
+                self._wait(stage, proc)
+                result = self._read_result(stage)
+                result['wall'] = time.time() - start
+                self.results[name] = result
+                if stage.task != 'classification':
+                    drawing.append((stage, self._start_drawing(stage)))
+        for stage, proc in drawing:
             self._wait(stage, proc)
-            self.results[stage.name] = self._read_result(stage)
-            self.results[stage.name]['wall'] = time.time() - start
+            self.results[stage.name]['pictures'] = sorted(
+                glob.glob(
+                    osp.join(self._pictures(stage), '**', '*.*g'),
+                    recursive=True))
 
-    def draw(self, stage: Stage) -> None:
+    def _pictures(self, stage: Stage) -> str:
+        return osp.join(self.root, 'pictures', stage.name)
+
+    def _start_drawing(self, stage: Stage) -> subprocess.Popen:
         """Predictions on the first val images, through tools/test.py."""
-        out_dir = osp.join(self.root, 'pictures', stage.name)
+        out_dir = self._pictures(stage)
         shutil.rmtree(out_dir, ignore_errors=True)
         cmd = [
             self.python,
@@ -267,11 +289,7 @@ class Demo:
             cmd.append('default_hooks.visualization.interval=1')
         if self.args.quick:
             cmd += [o for o in stage.quick if o.startswith('test_')]
-        proc = self._start(stage, cmd, 'test.log', _threads_per_run(1))
-        self._wait(stage, proc)
-        pictures = sorted(
-            glob.glob(osp.join(out_dir, '**', '*.*g'), recursive=True))
-        self.results[stage.name]['pictures'] = pictures
+        return self._start(stage, cmd, 'test.log', 1)
 
     # ------------------------------------------------------------ reading
     def _read_result(self, stage: Stage) -> dict:
@@ -291,7 +309,9 @@ class Demo:
                      for k in stage.metrics},
             iterations=max(r.get('iter', 0) for r in records))
         if stage.task == 'segmentation':
-            result['class_iou'] = _class_iou(osp.dirname(scalars))
+            # the run's log: <work_dir>/<timestamp>/<timestamp>.log
+            result['class_iou'] = _class_iou(
+                osp.dirname(osp.dirname(scalars)))
         result['curve'] = plot_curve(
             records, stage, osp.join(self.root, 'curves', f'{stage.name}.png'))
         return result
@@ -405,9 +425,6 @@ def main(argv=None) -> Dict[str, dict]:
         stages += [PEER_PRETRAIN, PEER_DETECTION]
         demo.train([PEER_PRETRAIN])
         demo.train([PEER_DETECTION])
-    for stage in stages:
-        if stage.task != 'classification':
-            demo.draw(stage)
     print()
     print(demo.summary(stages))
     print(f'\nwhole demo: {(time.time() - start) / 60:.1f} min; learning '

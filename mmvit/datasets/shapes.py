@@ -381,7 +381,7 @@ def _write_classification_split(root: str, split: str, num_images: int,
 
 
 def generate_shapes_classification(root: str,
-                                   num_train: int = 6000,
+                                   num_train: int = 4800,
                                    num_val: int = 400,
                                    seed: int = 0) -> None:
     """Write the classification set under ``root``, in mmpretrain's
@@ -401,7 +401,7 @@ def generate_shapes_classification(root: str,
 
 
 def ensure_shapes_classification(root: str,
-                                 num_train: int = 6000,
+                                 num_train: int = 4800,
                                  num_val: int = 400,
                                  seed: int = 0) -> bool:
     """Generate the classification set at ``root`` unless it exists (see

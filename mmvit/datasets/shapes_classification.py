@@ -23,7 +23,7 @@ class ShapesClsDataset(GeneratedOnFirstUse, CustomDataset):
     Args:
         ann_file (str): ``meta/train.txt`` or ``meta/val.txt``.
         generate (bool): Generate the data if missing. Defaults to True.
-        num_train (int): Training images to generate. Defaults to 6000.
+        num_train (int): Training images to generate. Defaults to 4800.
         num_val (int): Validation images to generate. Defaults to 400.
         seed (int): Generation seed. Defaults to 0.
         **kwargs: :class:`CustomDataset` arguments (``data_root``,
@@ -34,7 +34,7 @@ class ShapesClsDataset(GeneratedOnFirstUse, CustomDataset):
     def __init__(self,
                  ann_file: str,
                  generate: bool = True,
-                 num_train: int = 6000,
+                 num_train: int = 4800,
                  num_val: int = 400,
                  seed: int = 0,
                  **kwargs) -> None:

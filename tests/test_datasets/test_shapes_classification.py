@@ -19,6 +19,10 @@ PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'mobilevit',
                         'mobilevit-xxsmall_1xb32_shapes.py')
 DET_CFG = osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit_xxs_shapes.py')
 SEG_CFG = osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit_xxs_shapes.py')
+PEER_PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'peers',
+                             'mobilenet-v2_1xb32_shapes.py')
+PEER_DET_CFG = osp.join(REPO_ROOT, 'configs', 'peers',
+                        'ssdlite_mobilenetv2_shapes.py')
 
 
 @pytest.fixture(scope='module')
@@ -91,15 +95,22 @@ def _build(config: str, registry_scope: str):
         return cfg, MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('config,scope', [(DET_CFG, 'mmdet'),
-                                          (SEG_CFG, 'mmseg')])
-def test_pretrained_backbone_is_handed_over(config, scope, tmp_path):
+@pytest.mark.parametrize(
+    'pretrain,config,scope,left_over',
+    [
+        (PRETRAIN_CFG, DET_CFG, 'mmdet', {'conv_1x1_exp'}),
+        (PRETRAIN_CFG, SEG_CFG, 'mmseg', {'conv_1x1_exp'}),
+        # the peer: mmpretrain's MobileNetV2 into mmdet's SSDLite-MobileNetV2
+        (PEER_PRETRAIN_CFG, PEER_DET_CFG, 'mmdet', set()),
+    ])
+def test_pretrained_backbone_is_handed_over(pretrain, config, scope,
+                                            left_over, tmp_path):
     """The pretraining stage's checkpoint initialises the detector's and
     the segmentor's backbones through their own ``init_cfg`` (``Pretrained``,
     prefix ``backbone.``): every backbone weight is taken, and what the
-    checkpoint has beyond them is the classifier's expansion layer and head
-    only."""
-    _, classifier = _build(PRETRAIN_CFG, 'mmpretrain')
+    checkpoint has beyond them is only the part the task does not use (the
+    classifier's expansion layer)."""
+    _, classifier = _build(pretrain, 'mmpretrain')
     with torch.no_grad():
         for param in classifier.parameters():
             param.normal_()
@@ -109,6 +120,8 @@ def test_pretrained_backbone_is_handed_over(config, scope, tmp_path):
     cfg, model = _build(config, scope)
     assert cfg.model.backbone.init_cfg.checkpoint == cfg.pretrained
     assert osp.normpath(cfg.pretrained).startswith('work_dirs')
+    assert cfg.pretrain_config and osp.isfile(
+        osp.join(REPO_ROOT, cfg.pretrain_config))
     model.backbone.init_cfg['checkpoint'] = checkpoint
     model.init_weights()
     source = {
@@ -118,7 +131,6 @@ def test_pretrained_backbone_is_handed_over(config, scope, tmp_path):
     }
     target = model.backbone.state_dict()
     assert set(target) <= set(source)
-    assert {k.split('.')[0] for k in set(source) - set(target)
-            } == {'conv_1x1_exp'}
+    assert {k.split('.')[0] for k in set(source) - set(target)} == left_over
     for key, value in target.items():
         assert torch.equal(value, source[key]), key

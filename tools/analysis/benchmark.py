@@ -250,11 +250,6 @@ def build_from_config(path: str, test_cfg: Optional[dict] = None):
     finally:
         logger.setLevel(level)
     model.eval()
-    head = getattr(model, 'bbox_head', None)
-    if head is not None and not hasattr(head, 'loss_cls'):
-        # mmdet 3.3's SSDHead never sets ``loss_cls``, which its own
-        # predict path reads (AttributeError); mmvit's head sets None too
-        head.loss_cls = None
     return model
 
 

@@ -7,7 +7,7 @@ Examples::
     python tools/dataset_converters/generate_shapes.py data/shapes \
         --num-train 2400 --num-val 200
     python tools/dataset_converters/generate_shapes.py data/shapes_cls \
-        --classification --num-train 6000 --num-val 400
+        --classification --num-train 4800 --num-val 400
 """
 import argparse
 import time
@@ -34,7 +34,7 @@ def parse_args(argv=None):
         '--num-train',
         type=int,
         default=None,
-        help='training images (default 2400; 6000 with --classification)')
+        help='training images (default 2400; 4800 with --classification)')
     parser.add_argument(
         '--num-val',
         type=int,
@@ -51,7 +51,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    defaults = (6000, 400) if args.classification else (2400, 200)
+    defaults = (4800, 400) if args.classification else (2400, 200)
     num_train = defaults[0] if args.num_train is None else args.num_train
     num_val = defaults[1] if args.num_val is None else args.num_val
     if args.classification:

@@ -1,5 +1,8 @@
 """Detection heads and their anchor generator (need mmdet)."""
+from ... import compat
 from .ssdlite_anchor_generator import SSDLiteAnchorGenerator
 from .ssdlite_head import SSDLiteHead
+
+compat.patch_mmdet_ssd_head()  # mmdet's own SSD heads predict too
 
 __all__ = ['SSDLiteAnchorGenerator', 'SSDLiteHead']
