@@ -307,7 +307,7 @@ class Demo:
             scalars=scalars,
             metrics={k: val[-1].get(k)
                      for k in stage.metrics},
-            iterations=max(r.get('iter', 0) for r in records))
+            iterations=_trained_iterations(checkpoint))
         if stage.task == 'segmentation':
             # the run's log: <work_dir>/<timestamp>/<timestamp>.log
             result['class_iou'] = _class_iou(
@@ -353,6 +353,12 @@ def _short(arg: str) -> str:
 
 def _fmt(value) -> str:
     return f'{value:.3f}' if isinstance(value, float) else str(value)
+
+
+def _trained_iterations(checkpoint: str) -> int:
+    """The iteration count a checkpoint was saved at (its ``meta``)."""
+    from mmvit.compat import load_local_checkpoint
+    return int(load_local_checkpoint(checkpoint)['meta']['iter'])
 
 
 def _latest_scalars(work_dir: str) -> str:
