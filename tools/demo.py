@@ -225,7 +225,7 @@ class Demo:
         """Write both generated sets (unless present), one process each."""
         script = osp.join(REPO_ROOT, 'tools', 'dataset_converters',
                           'generate_shapes.py')
-        procs = []
+        procs, start = [], time.time()
         for name, (full, quick) in (('data_detection', DETECTION_DATA),
                                     ('data_classification',
                                      CLASSIFICATION_DATA)):
@@ -233,7 +233,6 @@ class Demo:
             cmd = [self.python, script] + (quick if self.args.quick else
                                            full) + ['--if-missing']
             procs.append((stage, self._start(stage, cmd, 'generate.log', 1)))
-        start = time.time()
         for stage, proc in procs:
             self._wait(stage, proc)
         self.data_wall = time.time() - start

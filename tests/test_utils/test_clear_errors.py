@@ -39,6 +39,9 @@ FAKE_FILES = [
     'checkpoints/mobilevit-small_in1k_mmvit.pth',
     'checkpoints/mobilevit-xsmall_in1k_mmvit.pth',
     'checkpoints/mobilevit-xxsmall_in1k_mmvit.pth',
+    # what the demo's pretraining stages write
+    'work_dirs/mobilevit-xxsmall_1xb32_shapes/epoch_2.pth',
+    'work_dirs/mobilenet-v2_1xb32_shapes/epoch_2.pth',
 ]
 FAKE_DIRS = [
     'data/coco/train2017', 'data/coco/val2017',
@@ -183,7 +186,16 @@ def test_only_the_dataloaders_of_the_run_are_checked(fake_data):
 
 @pytest.mark.parametrize('path', [DET_SHAPES, SEG_SHAPES])
 def test_generated_data_is_not_required(empty_cwd, path):
-    cfg = load_config(path)
+    # the pretraining stage's checkpoint is: its message names that stage
+    text = message_of(path)
+    assert text.startswith('model.backbone.init_cfg names the checkpoint '
+                           'work_dirs/mobilevit-xxsmall_1xb32_shapes/'
+                           'epoch_2.pth, which does not exist yet')
+    assert ('python tools/train.py configs/mobilevit/'
+            'mobilevit-xxsmall_1xb32_shapes.py') in text
+    assert 'python tools/demo.py' in text
+    assert 'Dataset files' not in text
+    cfg = load_config(path, cfg_options={'model.backbone.init_cfg': None})
     for mode in ('train', 'test'):
         check_config(cfg, mode)  # written on first use
     assert not osp.exists('data')  # and not by the check
