@@ -61,8 +61,11 @@ def backbone_onnx(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def detector():
+    from mmengine.config import Config
     torch.manual_seed(SEED)
-    model = onnx_export.build_model(DET_CFG)
+    cfg = Config.fromfile(DET_CFG)
+    cfg.model.bbox_head.anchor_generator.input_size = SIZE  # anchors of SIZE
+    model = onnx_export.build_model(cfg)
     randomize_norms(model)
     return model
 

@@ -299,6 +299,7 @@ def test_detection_and_segmentation_switch_trains(tmp_path, task):
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.custom_hooks = []
     cfg.default_hooks.checkpoint = None
+    cfg.model.backbone.init_cfg = None  # no pretraining stage here
     cfg.work_dir = str(tmp_path / 'work')
     cfg.log_level = 'WARNING'
     if task == 'det':
