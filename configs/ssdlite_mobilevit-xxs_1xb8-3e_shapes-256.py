@@ -35,7 +35,23 @@ model = dict(
     bbox_head=dict(
         norm_cfg=norm_cfg,
         num_classes=num_classes,
-        anchor_generator=dict(input_size=input_size)))
+        anchor_generator=dict(input_size=input_size),
+        # cvnets' Xavier init, but the box / class predictors start near 0
+        # (mmdet's SSD init, std 0.001): predictions begin at the anchors
+        # and a uniform class prior, so the first ~150 of 837 iterations
+        # are not spent unlearning random outputs (loss_cls over the first
+        # 20 iterations: 17.0 with Xavier, 5.6 with this)
+        init_cfg=[
+            dict(
+                type='Xavier', layer='Conv2d', distribution='uniform',
+                bias=0),
+            dict(
+                type='Normal',
+                std=0.001,
+                bias=0,
+                override=[dict(name='cls_convs'),
+                          dict(name='reg_convs')])
+        ]))
 
 train_pipeline = [
     dict(type='mmvit.LoadImageFromFileChecked'),

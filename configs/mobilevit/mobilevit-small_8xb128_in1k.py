@@ -1,4 +1,5 @@
-# MobileViT-S on ImageNet-1k, the paper's recipe (8 GPUs x 128 images).
+# MobileViT-S on ImageNet-1k, the paper's recipe (ml-cvnets v0.1
+# `mobilevit_small.yaml`, 8 GPUs x 128 images).
 _base_ = [
     '../_base_/models/mobilevit-small.py',
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
@@ -10,11 +11,15 @@ _base_ = [
 data_preprocessor = dict(
     mean=[0., 0., 0.], std=[255., 255., 255.], to_rgb=False)
 
-# Multi-scale variable-batch sampler (paper Sec. 4): every batch draws one
-# size from (h, w, batch) = (160, 327) (192, 227) (256, 128) (288, 101)
-# (320, 81), ~0.74x the optimizer steps of fixed 256x256 batches of 128. The
-# sampler tags each index with its size, MultiScaleDataset hands it to the
-# pipeline and SampledSizeTransform crops at it (256x256 without a size).
+# Multi-scale variable-batch sampler (paper Sec. 4) with ml-cvnets v0.1's
+# table, the one the released weights were trained with: every batch draws
+# one size from (h, w, batch) = (160, 328) (192, 224) (256, 128) (288, 128)
+# (320, 128): sizes above 256 keep the base batch, and batches are rounded to
+# a multiple of the 8 GPUs; ~0.68x the optimizer steps of fixed 256x256
+# batches of 128. (ml-cvnets HEAD's table is in
+# mobilevit-small_8xb128-cvnets-head_in1k.py.) The sampler tags each index
+# with its size, MultiScaleDataset hands it to the pipeline and
+# SampledSizeTransform crops at it (256x256 without a size).
 # Augmentation: random-resized crop + horizontal flip only.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -44,7 +49,9 @@ train_dataloader = dict(
         base_size=256,
         min_size=160,
         max_size=320,
-        num_scales=5),
+        num_scales=5,
+        clamp_to_base_batch=True,  # v0.1: batch = max(128, 256^2*128/(h*w))
+        batch_size_divisor=8),  # v0.1: ... rounded to a multiple of 8 GPUs
     dataset=dict(
         _delete_=True,
         type='mmvit.MultiScaleDataset',

@@ -44,7 +44,14 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=1,
     batch_sampler=dict(
-        base_size=128, min_size=96, max_size=160, num_scales=3),
+        base_size=128,
+        min_size=96,
+        max_size=160,
+        num_scales=3,
+        # HEAD's rule (batch scales with 1 / area): (96, 56) (128, 32)
+        # (160, 20) for one process
+        clamp_to_base_batch=False,
+        batch_size_divisor=1),
     dataset=dict(
         dataset=dict(
             _delete_=True,

@@ -198,7 +198,8 @@ class DetectorExportWrapper(nn.Module):
         model (nn.Module): An mmdet ``SingleStageDetector``.
         input_shape (tuple[int, int]): Export ``(H, W)``.
         with_nms (bool): Append mmdet's test-time filtering and class-wise
-            NMS (``score_thr``, ``nms_pre`` per level, ``min_bbox_size``,
+            NMS (``score_thr``, ``nms_pre`` per level or
+            ``nms_pre_per_class``, ``min_bbox_size``,
             ``nms.iou_threshold``, ``max_per_img`` of ``test_cfg``), the NMS
             as ONNX ``NonMaxSuppression``. Defaults to False.
     """
@@ -299,7 +300,14 @@ class DetectorExportWrapper(nn.Module):
         batch, num_anchors, num_classes = scores.shape
 
         keep = scores > score_thr  # [B, A, C]
-        if nms_pre > 0:
+        per_class = cfg.get('nms_pre_per_class')
+        if per_class is not None:
+            # SSDLiteHead's cvnets rule: each class's best anchors, all
+            # levels together (replaces the per-level nms_pre)
+            if int(per_class) < num_anchors:
+                kth = scores.topk(int(per_class), dim=1).values[:, -1:]
+                keep = keep & (scores >= kth)  # kth: [B, 1, C]
+        elif nms_pre > 0:
             # mmdet keeps the nms_pre best (anchor, class) pairs per level
             masked = torch.where(keep, scores, torch.zeros_like(scores))
             kept = []

@@ -13,6 +13,7 @@ _OPTIONAL = {
     'necks': 'mmdet',
     'dense_heads': 'mmdet',
     'decode_heads': 'mmseg',
+    'segmentors': 'mmseg',
 }
 for _name, _toolbox in _OPTIONAL.items():
     if (importlib.util.find_spec(_toolbox) is not None

@@ -75,6 +75,20 @@ _DATA_HELP = {
         'docs (user_guides/dataset_prepare.md, "ImageNet")'),
 }
 
+# sets written by mmvit's converters, keyed by their data_root (before
+# the class's help: they reuse a standard dataset class)
+_CONVERTED_DATA_HELP = {
+    'data/coco_voc':
+    _DataHelp(
+        'COCO train2017 with VOC classes',
+        'data/coco_voc/{JPEGImages, SegmentationClassCOCO, '
+        'ImageSets/Segmentation/train_coco.txt}',
+        'COCO 2017 (https://cocodataset.org/#download) converted with '
+        '`python tools/dataset_converters/coco2voc_seg.py '
+        'data/coco/annotations/instances_train2017.json data/coco/train2017 '
+        'data/coco_voc`'),
+}
+
 # ml-cvnets' ImageNet checkpoints (README "Pretrained weights")
 _CVNETS_IMAGENET = {
     'small': 'mobilevit_s.pt',
@@ -214,7 +228,10 @@ def _inside(path: str, roots: List[str]) -> bool:
     return any(osp.commonpath([path, root]) == root for root in roots)
 
 
-def _help_of(cls) -> Optional[_DataHelp]:
+def _help_of(cls, dataset: dict) -> Optional[_DataHelp]:
+    root = osp.normpath(str(dataset.get('data_root') or '.'))
+    if root in _CONVERTED_DATA_HELP:
+        return _CONVERTED_DATA_HELP[root]
     for klass in (cls.__mro__ if isinstance(cls, type) else ()):
         if klass.__name__ in _DATA_HELP:
             return _DATA_HELP[klass.__name__]
@@ -236,7 +253,7 @@ def _missing_data(cfg: Config, parts, leaves, scope) -> List[str]:
         lines.append(f'  {where} ({name}): ' +
                      ', '.join(f'{what} {path}' for what, path in missing))
         keys.append(f'{where}.data_root')
-        help_ = _help_of(cls)
+        help_ = _help_of(cls, dataset)
         if help_ is not None and help_ not in helps:
             helps.append(help_)
     for _, evaluator in parts:

@@ -198,13 +198,21 @@ def test_segmentation_crop_gets_height_width_order():
     assert out['gt_seg_map'].shape == (96, 32)
 
 
+# (size, batch per GPU) of ml-cvnets v0.1 (the paper's) and of its HEAD
+V01_TABLE = [(160, 328), (192, 224), (256, 128), (288, 128), (320, 128)]
+HEAD_TABLE = [(160, 327), (192, 227), (256, 128), (288, 101), (320, 81)]
+
+
 @pytest.mark.parametrize('variant', ['small', 'xsmall', 'xxsmall'])
-def test_imagenet_configs_build_the_paper_sampler(image_folder, variant):
+@pytest.mark.parametrize('recipe,table', [('', V01_TABLE),
+                                          ('-cvnets-head', HEAD_TABLE)])
+def test_imagenet_configs_build_the_paper_sampler(image_folder, variant,
+                                                  recipe, table):
     from mmengine.config import Config
     from mmengine.runner import Runner
     path = osp.join(
         osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
-        'configs', 'mobilevit', f'mobilevit-{variant}_8xb128_in1k.py')
+        'configs', 'mobilevit', f'mobilevit-{variant}_8xb128{recipe}_in1k.py')
     cfg = Config.fromfile(path)
     loader_cfg = cfg.train_dataloader
     loader_cfg.dataset.dataset.update(
@@ -221,11 +229,8 @@ def test_imagenet_configs_build_the_paper_sampler(image_folder, variant):
     batch_sampler = loader.batch_sampler
     assert isinstance(batch_sampler, MultiScaleVariableBatchSampler)
     assert isinstance(loader.dataset, MultiScaleDataset)
-    assert [tuple(r) for r in batch_sampler.scale_table] == [(160, 160, 327),
-                                                             (192, 192, 227),
-                                                             (256, 256, 128),
-                                                             (288, 288, 101),
-                                                             (320, 320, 81)]
+    assert [tuple(r) for r in batch_sampler.scale_table
+            ] == [(size, size, batch) for size, batch in table]
     assert batch_sampler.batch_size == 128
     # the paper's crop at the reference size when no size is sampled
     assert loader.dataset[0]['inputs'].shape == (3, 256, 256)

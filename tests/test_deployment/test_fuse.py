@@ -170,7 +170,7 @@ def test_ssdlite_detector_parity_and_predict(config):
 # --------------------------------------------------- segmentor (mmseg)
 @pytest.mark.parametrize('config', [
     'deeplabv3_mobilevit_xxs_voc.py',
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
 ])
 def test_deeplabv3_segmentor_parity_and_test_step(config):
     pytest.importorskip('mmseg')

@@ -223,6 +223,40 @@ def test_detector_nms_matches_mmdet_predict(tmp_path_factory, detector,
     assert len(pred) > 10  # NMS had boxes to keep and boxes to drop
 
 
+@pytest.mark.parametrize('per_class', [3, None])
+def test_wrapper_nms_follows_per_class_top_k(detector, per_class):
+    """The NMS the graph carries keeps what mmdet's predict keeps, with
+    SSDLiteHead's per-class top-k (cvnets) and with mmdet's per-level
+    ``nms_pre`` (random weights: continuous scores, no ties)."""
+    from mmdet.structures import DetDataSample
+    detector = copy.deepcopy(detector)
+    head = detector.bbox_head
+    head.test_cfg.nms_pre_per_class = per_class
+    head.test_cfg.nms_pre = 40
+    head.test_cfg.score_thr = 0.
+    wrapper = onnx_export.wrap_model(
+        detector, 'detector', (SIZE, SIZE), with_nms=True)
+    images = _images(1, offset=4)
+    meta = dict(
+        img_shape=(SIZE, SIZE),
+        ori_shape=(SIZE, SIZE),
+        pad_shape=(SIZE, SIZE),
+        scale_factor=(1., 1.))
+    with torch.no_grad():
+        dets, labels = wrapper(images)
+        pred = detector.predict(
+            images / 255, [DetDataSample(metainfo=meta)],
+            rescale=False)[0].pred_instances
+    valid = labels[0] >= 0
+    assert int(valid.sum()) == len(pred)
+    if per_class is not None:  # at most k per class survive
+        assert torch.bincount(pred.labels).max() <= per_class
+    order = pred.scores.argsort(descending=True)
+    assert torch.equal(labels[0][valid], pred.labels[order])
+    assert_close(dets[0][valid, 4], pred.scores[order])
+    assert_close(dets[0][valid, :4], pred.bboxes[order])
+
+
 def test_rank_checker_flags_rank_6(tmp_path):
     from onnx import TensorProto, helper
     shape = helper.make_tensor('shape', TensorProto.INT64, [6],

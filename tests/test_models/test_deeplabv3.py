@@ -24,7 +24,7 @@ VOC_CONFIGS = {
     'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py': (6.358, 16),
     'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py': (2.944, 16),
     'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py': (1.855, 16),
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py':
+    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py':
     (8.537, 8),
 }
 ALIASES = {
@@ -35,7 +35,7 @@ ALIASES = {
     'deeplabv3_mobilevit_xxs_voc.py':
     'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
     'deeplabv3_mobilevit_s_os8_voc.py':
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
 }
 ALL_CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'deeplabv3*.py')))
@@ -203,13 +203,17 @@ def test_voc_config_follows_the_recipe(name):
     assert pre.mean == [0, 0, 0] and pre.std == [255, 255, 255]
     assert pre.bgr_to_rgb is False and pre.seg_pad_val == 255
     assert tuple(pre.size) == (512, 512)
-    # VOC 2012 + SBD aug, as mmseg's pascal_voc12_aug
+    # VOC 2012 + SBD aug, as mmseg's pascal_voc12_aug (+ COCO in the
+    # voc12aug-coco configs); 32 images per GPU and update (16 x 2 steps of
+    # gradient accumulation in the OS8 config, as ml-cvnets HEAD)
     train = cfg.train_dataloader
-    assert train.batch_size == 32
+    accumulate = cfg.optim_wrapper.get('accumulative_counts', 1)
+    assert train.batch_size * accumulate == 32
     datasets = train.dataset.datasets
-    assert [d.data_prefix.seg_map_path for d in datasets
+    assert len(datasets) == (3 if '_voc12aug-coco-' in name else 2)
+    assert [d.data_prefix.seg_map_path for d in datasets[:2]
             ] == ['SegmentationClass', 'SegmentationClassAug']
-    assert all(d.data_root == 'data/VOCdevkit/VOC2012' for d in datasets)
+    assert all(d.data_root == 'data/VOCdevkit/VOC2012' for d in datasets[:2])
     crop = [t for t in datasets[0].pipeline if t.type == 'RandomCrop']
     assert tuple(crop[0].crop_size) == (512, 512)
     assert cfg.val_evaluator.type == 'IoUMetric'
@@ -222,7 +226,8 @@ def test_voc_config_follows_the_recipe(name):
     assert [s.type
             for s in cfg.param_scheduler] == ['LinearLR', 'CosineAnnealingLR']
     assert [h.type for h in cfg.custom_hooks] == ['EMAHook']
-    assert cfg.auto_scale_lr.base_batch_size == 4 * 32
+    # mmengine's auto-scale counts GPUs x batch_size per step
+    assert cfg.auto_scale_lr.base_batch_size == 4 * train.batch_size
 
 
 @pytest.mark.parametrize('name', sorted(VOC_CONFIGS))
@@ -237,7 +242,7 @@ def test_param_counts_match_the_paper(name):
 
 def test_os8_config_has_the_aux_head_on_stage3():
     model = build_segmentor(
-        'deeplabv3-aspp512_mobilevit-s-d8_4xb32-50e_voc12aug-512x512.py')
+        'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py')
     aux = model.auxiliary_head
     assert aux.in_channels == 128 and aux.in_index == 0
     # 3x3 conv 128->128 + BN, 1x1 classifier: ml-cvnets' 0.151 M
@@ -245,6 +250,29 @@ def test_os8_config_has_the_aux_head_on_stage3():
     assert aux.loss_decode.loss_weight == 0.4
     assert model.decode_head.dilations == (12, 24, 36)
     assert model.decode_head.channels == 512
+
+
+def test_os8_config_follows_the_cvnets_head_recipe():
+    """ml-cvnets HEAD `pascal_voc/deeplabv3_mobilevit.yaml`: 16 per GPU x 2
+    accumulation steps, VOC + SBD + COCO, rotation and photometric
+    augmentation, logits upsampled with align_corners=True."""
+    cfg = Config.fromfile(
+        osp.join(CONFIG_DIR, 'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-'
+                 '50e_voc12aug-coco-512x512.py'))
+    assert cfg.train_dataloader.batch_size == 16
+    assert cfg.optim_wrapper.accumulative_counts == 2
+    assert cfg.model.decode_head.align_corners is True
+    assert cfg.model.auxiliary_head.align_corners is True
+    datasets = cfg.train_dataloader.dataset.datasets
+    assert datasets[2].data_root == 'data/coco_voc'
+    for dataset in datasets:
+        steps = {t.type: t for t in dataset.pipeline}
+        assert steps['RandomRotate'].degree == 10
+        assert steps['RandomRotate'].seg_pad_val == 255
+        assert 'PhotoMetricDistortion' in steps
+        assert steps['RandomCrop'].cat_max_ratio == 0.75
+        # short side U[256, 768], long side at most 1024
+        assert steps['RandomResize'].scale == [(1024, 256), (1024, 768)]
 
 
 @pytest.mark.parametrize('name', sorted(VOC_CONFIGS))

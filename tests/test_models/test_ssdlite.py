@@ -105,6 +105,33 @@ def test_config_loads_and_builds(config):
     assert model.backbone.out_channels == tuple(cfg.model.neck.in_channels)
 
 
+def test_demo_head_predictors_start_near_zero():
+    """The demo config keeps cvnets' Xavier init but starts the box / class
+    predictors at std 0.001 (mmdet's SSD init); the COCO configs keep
+    Xavier everywhere."""
+    def head_of(name):
+        cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+        cfg.model.backbone.init_cfg = None  # no pretraining run here
+        model = MMDET_MODELS.build(cfg.model)
+        model.init_weights()
+        return model.bbox_head
+
+    demo = head_of('ssdlite_mobilevit_xxs_shapes.py')
+    coco = head_of('ssdlite_mobilevit_xxs_coco.py')
+    for head, small in ((demo, True), (coco, False)):
+        for conv in list(head.cls_convs) + list(head.reg_convs):
+            fan_in, fan_out = conv.in_channels, conv.out_channels
+            xavier_std = math.sqrt(2 / (fan_in + fan_out))
+            std = conv.weight.std().item()
+            # 1e-3 vs Xavier's >= 0.04 for these convs: a factor 40 apart
+            assert (std < 0.002) if small else (std > xavier_std / 2)
+            assert not conv.bias.any()
+        # the projections keep Xavier (uniform: std = bound / sqrt(3))
+        proj = head.proj_convs[0].conv
+        fan_in, fan_out = proj.in_channels, proj.out_channels
+        assert proj.weight.std().item() > math.sqrt(2 / (fan_in + fan_out)) / 2
+
+
 @pytest.mark.parametrize('config,expected', sorted(COCO_CONFIGS.items()))
 def test_param_count_matches_cvnets(config, expected):
     model = build_detector(config)
@@ -141,12 +168,18 @@ def test_coco_recipe():
     assert pre.bgr_to_rgb is False
     assert cfg.model.backbone.init_cfg.type == 'Pretrained'
     steps = [t.type for t in cfg.train_pipeline]
-    for step in ('Expand', 'MinIoURandomCrop', 'PhotoMetricDistortion',
-                 'RandomFlip', 'Resize'):
+    for step in ('mmvit.FilterCrowdBoxes', 'mmvit.SSDRandomCrop',
+                 'PhotoMetricDistortion', 'RandomFlip', 'Resize'):
         assert step in steps
+    assert 'Expand' not in steps  # cvnets' SSD recipe has no zoom-out
+    photo = cfg.train_pipeline[steps.index('PhotoMetricDistortion')]
+    assert (photo.brightness_delta, photo.contrast_range,
+            photo.saturation_range, photo.hue_delta) == (51, (0.5, 1.5),
+                                                         (0.5, 1.5), 24)
     test_cfg = cfg.model.test_cfg
     assert (test_cfg.score_thr, test_cfg.nms.iou_threshold,
             test_cfg.max_per_img) == (0.01, 0.5, 200)
+    assert test_cfg.nms_pre_per_class == 400  # cvnets HEAD top_k
 
 
 # ---------------------------------------------------------------- anchors
@@ -334,3 +367,139 @@ def test_loss_falls_on_a_fixed_batch():
         optimizer.step()
         history.append(total.item())
     assert history[-1] < 0.7 * history[0], history
+
+
+# ------------------------------------------- per-class top-k before NMS
+FEATMAP_SIZES_320 = [(20, 20), (10, 10), (5, 5), (3, 3), (2, 2), (1, 1)]
+META_320 = dict(
+    img_shape=(320, 320), ori_shape=(320, 320), scale_factor=(1., 1.))
+
+
+def _head_test_cfg(**overrides):
+    from mmengine.config import ConfigDict
+    cfg = dict(
+        nms_pre=1000,
+        nms=dict(type='nms', iou_threshold=0.5),
+        min_bbox_size=0,
+        score_thr=0.01,
+        max_per_img=200)
+    cfg.update(overrides)
+    return ConfigDict(cfg)
+
+
+def _planted_logits(head, plants):
+    """Head outputs of one image where only ``plants`` = ``(level, row, col,
+    anchor, label, score)`` score above 1e-8 (softmax: background logit 0,
+    other classes -20); box deltas 0 (boxes = anchors)."""
+    num_out = head.cls_out_channels
+    cls_scores, bbox_preds = [], []
+    for a, (h, w) in zip(head.num_base_priors, FEATMAP_SIZES_320):
+        cls = torch.full((1, a * num_out, h, w), -20.)
+        cls[:, num_out - 1::num_out] = 0.
+        cls_scores.append(cls)
+        bbox_preds.append(torch.zeros(1, a * 4, h, w))
+    for level, row, col, anchor, label, score in plants:
+        logit = math.log(score / (1 - score))
+        cls_scores[level][0, anchor * num_out + label, row, col] = logit
+    return cls_scores, bbox_preds
+
+
+def _predict(head, outputs, with_nms=True, **test_cfg):
+    cls_scores, bbox_preds = outputs
+    return head.predict_by_feat(
+        cls_scores,
+        bbox_preds,
+        batch_img_metas=[META_320],
+        cfg=_head_test_cfg(**test_cfg),
+        rescale=False,
+        with_nms=with_nms)[0]
+
+
+def test_per_class_topk_changes_which_boxes_survive():
+    head = SSDLiteHead(num_classes=3, norm_cfg=BN)
+    # anchor 0 (32 px squares) of level-0 cells 6 strides apart, and one on
+    # level 1: no two overlap, so NMS drops none of them
+    plants = [(0, 2, 2, 0, 0, .9), (0, 2, 8, 0, 0, .8), (1, 5, 5, 0, 0, .7),
+              (0, 8, 2, 0, 1, .6), (0, 8, 8, 0, 2, .5)]
+    outputs = _planted_logits(head, plants)
+
+    def kept(result):
+        return sorted(zip(result.labels.tolist(),
+                          [round(s, 3) for s in result.scores.tolist()]))
+
+    every = [(0, .7), (0, .8), (0, .9), (1, .6), (2, .5)]
+    assert kept(_predict(head, outputs, nms_pre_per_class=None)) == every
+    # cvnets: each class's 2 best anchors over all levels
+    assert kept(_predict(head, outputs, nms_pre_per_class=2)) == [
+        (0, .8), (0, .9), (1, .6), (2, .5)]
+    assert kept(_predict(head, outputs, nms_pre_per_class=1)) == [
+        (0, .9), (1, .6), (2, .5)]
+    # mmdet: the 2 best (anchor, class) pairs of each level
+    assert kept(_predict(head, outputs, nms_pre=2)) == [(0, .7), (0, .8),
+                                                         (0, .9)]
+    # the boxes are the planted anchors (deltas 0)
+    result = _predict(head, outputs, nms_pre_per_class=1)
+    anchors = head.prior_generator.grid_priors(FEATMAP_SIZES_320, device='cpu')
+    assert torch.equal(result.bboxes[0], anchors[0][(2 * 20 + 2) * 6])
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match='nms_pre_per_class'):
+            _predict(head, outputs, nms_pre_per_class=bad)
+
+
+def test_per_class_topk_over_all_anchors_is_mmdets_selection():
+    """With k >= the number of anchors nothing over score_thr is dropped:
+    the same candidates as mmdet's path with an nms_pre that drops none."""
+    import numpy as np
+    import planted
+    from conftest import torch_generator
+    from numerics import assert_close
+    head = SSDLiteHead(num_classes=4, norm_cfg=BN, test_cfg=_head_test_cfg())
+    num_anchors = sum(a * h * w for a, (h, w) in zip(head.num_base_priors,
+                                                    FEATMAP_SIZES_320))
+    assert num_anchors == 3232
+    # random outputs (many candidates): the candidate sets before NMS
+    gen = torch_generator(13)
+    outputs = ([
+        torch.randn(1, a * head.cls_out_channels, h, w, generator=gen) * 2
+        for a, (h, w) in zip(head.num_base_priors, FEATMAP_SIZES_320)
+    ], [
+        torch.randn(1, a * 4, h, w, generator=gen)
+        for a, (h, w) in zip(head.num_base_priors, FEATMAP_SIZES_320)
+    ])
+    ours = _predict(
+        head, outputs, with_nms=False, nms_pre_per_class=num_anchors)
+    mmdet = _predict(head, outputs, with_nms=False, nms_pre=10**9)
+    assert 1000 < len(ours) == len(mmdet)
+
+    def ordered(result):  # by label, then box (identical decodes)
+        keys = torch.cat([result.labels[:, None].float(), result.bboxes], 1)
+        order = np.lexsort(keys.numpy().T[::-1])
+        return (result.labels[order], result.bboxes[order],
+                result.scores[order])
+
+    (labels, boxes, scores), (labels2, boxes2, scores2) = ordered(
+        ours), ordered(mmdet)
+    assert torch.equal(labels, labels2)
+    assert torch.equal(boxes, boxes2)
+    assert_close(scores, scores2)
+    # planted outputs (no near-ties): the same detections after NMS
+    outputs = planted.head_outputs(head, FEATMAP_SIZES_320)
+    expected_boxes, expected_scores, expected_labels = (
+        planted.expected_detections(head, FEATMAP_SIZES_320))
+    for test_cfg in (dict(nms_pre_per_class=num_anchors),
+                     dict(nms_pre_per_class=None)):
+        result = _predict(head, outputs, **test_cfg)
+        assert torch.equal(result.labels, expected_labels)
+        assert_close(result.bboxes, expected_boxes)
+        assert_close(result.scores, expected_scores)
+
+
+def test_coco_detector_predicts_with_per_class_topk():
+    model = build_detector(score_thr=0.)  # random init: scores ~ 1 / 81
+    assert model.bbox_head.test_cfg.nms_pre_per_class == 400
+    model.eval()
+    inputs, samples = _inputs(1, with_boxes=False)
+    with torch.no_grad():
+        pred = model.predict(inputs, samples)[0].pred_instances
+    assert 0 < len(pred) <= 200
+    assert (pred.scores[:-1] >= pred.scores[1:]).all()

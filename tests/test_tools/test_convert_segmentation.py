@@ -4,9 +4,12 @@ ml-cvnets (``deeplabv3_mobilevit_*.pt``) convert to mmvit's mmseg segmentor
 
 The reference is HF's segmentation model with random weights; the cvnets
 layout is written out from the released checkpoints' naming and checked
-against transformers' own cvnets -> HF conversion logic.
+against transformers' own cvnets -> HF conversion logic. The released v0.1
+files nest the last conv (``seg_head.classifier.classifier.block.conv``);
+both that and the flat ``seg_head.classifier.block.conv`` convert.
 """
 import os.path as osp
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -18,8 +21,10 @@ from test_convert_classification import (ARCHS, BN_KEYS, REPO_ROOT,
                                          build_from_config,
                                          cvnets_backbone_keys,
                                          cvnets_state_dict_from_hf,
-                                         load_converted, make_hf,
-                                         single_thread)
+                                         hf_cvnets_converter, load_converted,
+                                         make_hf, randomize_, single_thread)
+
+from mmvit.models.utils import mmvit_to_cvnets
 
 pytest.importorskip('mmseg')
 
@@ -30,6 +35,13 @@ SEG_CONFIGS = {
     'x_small': 'deeplabv3_mobilevit_xs_voc.py',
     'xx_small': 'deeplabv3_mobilevit_xxs_voc.py',
 }
+
+
+# ml-cvnets v0.1's segmentation head keeps its last conv inside a Sequential
+# `classifier` (classifier_dropout, classifier, up_16), so the released
+# deeplabv3_mobilevit_*.pt name it one level deeper than a bare conv
+FLAT_CLASSIFIER = 'seg_head.classifier.block.conv.'
+NESTED_CLASSIFIER = 'seg_head.classifier.classifier.block.conv.'
 
 
 def cvnets_segmentation_keys(num_rates: int = 3) -> list:
@@ -115,3 +127,63 @@ def test_segmentor_of_wrong_variant_is_refused(tool, tmp_path):
             r"\(the checkpoint is MobileViT 'xx_small'\): missing keys "
             r'\[\] .* shape mismatches \[.*backbone\.'):
         tool.main([str(src), str(tmp_path / 'o.pth'), '--config', config])
+
+
+def nested_v01_layout(state: dict) -> OrderedDict:
+    """The released v0.1 layout of a flat cvnets DeepLabv3 state dict: the
+    classifier conv one ``classifier.`` deeper, every other key as it is."""
+    assert {FLAT_CLASSIFIER + 'weight', FLAT_CLASSIFIER + 'bias'} <= set(state)
+    return OrderedDict(
+        (NESTED_CLASSIFIER + k[len(FLAT_CLASSIFIER):]
+         if k.startswith(FLAT_CLASSIFIER) else k, v) for k, v in state.items())
+
+
+def test_nested_classifier_is_the_layout_transformers_reads():
+    """transformers' own cvnets converter (written against the released
+    files) maps the nested key to HF's classifier, as it does the flat one."""
+    rename = hf_cvnets_converter().rename_key
+    for prefix in (NESTED_CLASSIFIER, FLAT_CLASSIFIER):
+        assert rename(prefix + 'weight') == \
+            'segmentation_head.classifier.convolution.weight'
+
+
+@pytest.mark.parametrize('arch', ARCHS)
+def test_released_v01_nested_classifier_converts(arch, tool, image, tmp_path):
+    """A DeepLabv3 checkpoint in the v0.1 layout (nested classifier)
+    converts, loads strictly and predicts the logits of the model whose
+    weights it holds."""
+    config = osp.join(REPO_ROOT, 'configs', SEG_CONFIGS[arch])
+    source = randomize_(build_from_config(config), seed=7)
+    state = nested_v01_layout(mmvit_to_cvnets(source.state_dict()))
+    assert not any(k.startswith(FLAT_CLASSIFIER) for k in state)
+    src, dst = tmp_path / 'deeplabv3_v01.pt', tmp_path / 'v01_mmvit.pth'
+    torch.save(state, src)
+    tool.main([str(src), str(dst), '--format', 'cvnets', '--config', config])
+    meta = torch.load(dst, weights_only=True)['meta']
+    assert (meta['format'], meta['arch'], meta['task']) == ('cvnets', arch,
+                                                            'segmentation')
+
+    target = load_converted(build_from_config(config), str(dst))
+    with torch.no_grad():
+        logits, ref = seg_logits(target, image), seg_logits(source, image)
+    assert logits.shape == (1, 21, 8, 8)
+    assert_close(logits, ref, what='logits')
+
+
+def test_both_classifier_layouts_at_once_are_refused(tool, tmp_path):
+    """A state dict holding the flat and the nested classifier is two layouts
+    of one weight: the converter says so and names both keys."""
+    config = osp.join(REPO_ROOT, 'configs', SEG_CONFIGS['xx_small'])
+    flat = mmvit_to_cvnets(
+        randomize_(build_from_config(config), seed=8).state_dict())
+    both = OrderedDict(flat)
+    both.update(nested_v01_layout(flat))
+    src = tmp_path / 'both.pt'
+    torch.save(both, src)
+    with pytest.raises(
+            SystemExit,
+            match=r'2 mmvit key\(s\) would get more than one tensor .*'
+            r'seg_head\.classifier\.block\.conv\.weight and '
+            r'seg_head\.classifier\.classifier\.block\.conv\.weight -> '
+            r'decode_head\.conv_seg\.weight.* keep one of them'):
+        tool.main([str(src), str(tmp_path / 'o.pth'), '--format', 'cvnets'])

@@ -6,6 +6,7 @@ tools/test.py), or by the module itself."""
 import os
 import os.path as osp
 import re
+import shutil
 
 import pytest
 import torch
@@ -36,6 +37,7 @@ FAKE_FILES = [
     'data/VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt',
     'data/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt',
     'data/VOCdevkit/VOC2012/ImageSets/Segmentation/aug.txt',
+    'data/coco_voc/ImageSets/Segmentation/train_coco.txt',
     'checkpoints/mobilevit-small_in1k_mmvit.pth',
     'checkpoints/mobilevit-xsmall_in1k_mmvit.pth',
     'checkpoints/mobilevit-xxsmall_in1k_mmvit.pth',
@@ -47,7 +49,9 @@ FAKE_DIRS = [
     'data/coco/train2017', 'data/coco/val2017',
     'data/VOCdevkit/VOC2012/JPEGImages',
     'data/VOCdevkit/VOC2012/SegmentationClass',
-    'data/VOCdevkit/VOC2012/SegmentationClassAug', 'data/imagenet/train',
+    'data/VOCdevkit/VOC2012/SegmentationClassAug',
+    'data/coco_voc/JPEGImages', 'data/coco_voc/SegmentationClassCOCO',
+    'data/imagenet/train',
     'data/imagenet/val'
 ]
 
@@ -148,6 +152,17 @@ def test_missing_files_under_an_existing_root(fake_data):
     assert ('ann_file data/coco/annotations/instances_train2017.json, '
             'data_prefix.img data/coco/train2017/') in text
     assert 'val_dataloader' not in text  # its files are there
+
+
+def test_converted_coco_voc_set_names_its_converter(fake_data):
+    shutil.rmtree('data/coco_voc')
+    text = message_of(
+        osp.join(CONFIGS,
+                 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py'))
+    assert 'train_dataloader.dataset.datasets.2 (PascalVOCDataset): ' \
+        'data_root data/coco_voc' in text
+    assert 'tools/dataset_converters/coco2voc_seg.py' in text
+    assert 'datasets.0' not in text and 'datasets.1' not in text
 
 
 def test_wrappers_name_the_inner_dataset(fake_data):

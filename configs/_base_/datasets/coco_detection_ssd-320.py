@@ -1,10 +1,13 @@
-# COCO 2017 at 320x320 with SSD-style augmentation (ml-cvnets
-# `coco_ssd.py`: min-IoU random crop, photometric distortion, flip, resize;
-# plus mmdet's SSD zoom-out `Expand`). mmdet's data layout under data/coco/.
-# mmvit.CheckedCocoDataset checks the annotation files before training and
-# evaluation (missing or empty image files, boxes mmdet drops or that leave
-# the image) and mmvit.LoadImageFromFileChecked names every training image
-# it cannot use (truncated, undecodable); see mmvit/datasets/checks.py.
+# COCO 2017 at 320x320 with ml-cvnets' SSD augmentation (v0.1
+# `data/datasets/detection/coco.py` COCODetectionSSD): crowd boxes dropped,
+# cvnets' random crop (`SSDCroping`: largest IoU with a drawn threshold,
+# 0.0 = no crop), photometric distortion, flip, resize. No zoom-out
+# (`Expand`): cvnets' SSD recipe has none. mmdet's data layout under
+# data/coco/. mmvit.CheckedCocoDataset checks the annotation files before
+# training and evaluation (missing or empty image files, boxes mmdet drops or
+# that leave the image) and mmvit.LoadImageFromFileChecked names every
+# training image it cannot use (truncated, undecodable); see
+# mmvit/datasets/checks.py.
 _base_ = 'mmdet::_base_/datasets/coco_detection.py'
 dataset_type = 'mmvit.CheckedCocoDataset'
 input_size = 320
@@ -12,22 +15,18 @@ backend_args = None
 train_pipeline = [
     dict(type='mmvit.LoadImageFromFileChecked', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='Expand',
-        mean=[103.53, 116.28, 123.675],  # ImageNet mean, BGR
-        to_rgb=False,
-        ratio_range=(1, 4),
-        prob=0.5),
-    dict(
-        type='MinIoURandomCrop',
-        min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
-        min_crop_size=0.3),
+    dict(type='mmvit.FilterCrowdBoxes'),  # cvnets drops iscrowd boxes
+    dict(type='mmvit.SSDRandomCrop'),  # cvnets' thresholds and 40 trials
+    # cvnets PhotometricDistort (v0.1 defaults, p=0.5 per step): brightness
+    # +-0.2*255, contrast and saturation (0.5, 1.5), hue int(U(-.05, .05) *
+    # 255) OpenCV 8-bit units (2 deg) = +-24 deg, random channel swap.
+    # unmapped: contrast order and P=0.75 (mmdet 0.5), uint8 clips, hue steps
     dict(
         type='PhotoMetricDistortion',
-        brightness_delta=32,
+        brightness_delta=51,
         contrast_range=(0.5, 1.5),
         saturation_range=(0.5, 1.5),
-        hue_delta=18),
+        hue_delta=24),
     dict(type='RandomFlip', prob=0.5),
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='PackDetInputs'),

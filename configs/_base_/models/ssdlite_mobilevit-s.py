@@ -63,6 +63,9 @@ model = dict(
         neg_pos_ratio=3,
         debug=False),
     test_cfg=dict(
+        # cvnets HEAD (`ssd.py`, top_k=400): each class's 400 best anchors
+        # over score_thr go to NMS; this replaces the per-level nms_pre
+        nms_pre_per_class=400,
         nms_pre=1000,
         nms=dict(type='nms', iou_threshold=0.5),
         min_bbox_size=0,

@@ -1,9 +1,14 @@
 """Data transforms."""
+from .filter_crowd_boxes import FilterCrowdBoxes
 from .loading import LoadImageFromFileChecked
 from .sampled_size import SAMPLED_SIZE_KEY, SampledSizeTransform
 from .seg_map import CheckSegMap
+from .ssd_random_crop import SSDRandomCrop
 
 __all__ = [
-    'CheckSegMap', 'LoadImageFromFileChecked', 'SAMPLED_SIZE_KEY',
-    'SampledSizeTransform'
+    'CheckSegMap', 'FilterCrowdBoxes', 'LoadImageFromFileChecked',
+    'SAMPLED_SIZE_KEY', 'SampledSizeTransform', 'SSDRandomCrop'
 ]
+from .cvnets_seg import RandomCropScaleUp, RandomShortSideResize  # noqa: E402
+
+__all__ += ['RandomCropScaleUp', 'RandomShortSideResize']

@@ -1,9 +1,14 @@
 """ml-cvnets' SSDLite prediction head as an mmdet ``SSDHead``."""
+import numbers
 from typing import List, Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import SSDHead
+from mmdet.structures.bbox import cat_boxes
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvit.registry import MODELS
@@ -34,6 +39,14 @@ class SSDLiteHead(SSDHead):
     positives and the ``neg_pos_ratio`` hardest negatives), smooth-L1 and
     NMS are mmdet's.
 
+    At test time ``test_cfg.nms_pre_per_class = k`` selects the NMS
+    candidates as cvnets does (HEAD ``ssd.py``, ``top_k`` 400): per image,
+    each class keeps its ``k`` best anchors (over all levels) whose score
+    exceeds ``score_thr``; this replaces mmdet's per-level ``nms_pre`` (the
+    best ``nms_pre`` (anchor, class) pairs of each level). ``None`` (or
+    absent) keeps mmdet's selection. ``min_bbox_size``, the class-wise NMS
+    and ``max_per_img`` are mmdet's in both cases.
+
     Args:
         num_classes (int): Classes without background. Defaults to 80.
         in_channels (Sequence[int]): Channels of the input levels. Defaults
@@ -55,8 +68,8 @@ class SSDLiteHead(SSDHead):
         reg_decoded_bbox (bool): Regress decoded boxes. Defaults to False.
         train_cfg (dict, optional): ``assigner``, ``neg_pos_ratio``,
             ``smoothl1_beta`` etc., as mmdet's ``SSDHead``. Defaults to None.
-        test_cfg (dict, optional): ``nms_pre``, ``score_thr``, ``nms``,
-            ``max_per_img``. Defaults to None.
+        test_cfg (dict, optional): ``nms_pre`` or ``nms_pre_per_class``,
+            ``score_thr``, ``nms``, ``max_per_img``. Defaults to None.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to Xavier-uniform convolutions with zero bias, as cvnets.
     """
@@ -183,3 +196,70 @@ class SSDLiteHead(SSDHead):
             bbox_targets,
             bbox_weights,
             avg_factor=max(avg_factor, 1))
+
+    def _predict_by_feat_single(self,
+                                cls_score_list: List[Tensor],
+                                bbox_pred_list: List[Tensor],
+                                score_factor_list: List[Optional[Tensor]],
+                                mlvl_priors: List[Tensor],
+                                img_meta: dict,
+                                cfg: Optional[ConfigDict] = None,
+                                rescale: bool = False,
+                                with_nms: bool = True) -> InstanceData:
+        """Detections of one image: mmdet's, or with
+        ``cfg.nms_pre_per_class`` set, each class's best anchors (cvnets)
+        through mmdet's ``_bbox_post_process`` (class-wise NMS)."""
+        cfg = self.test_cfg if cfg is None else cfg
+        per_class = cfg.get('nms_pre_per_class')
+        if per_class is None:
+            return super()._predict_by_feat_single(
+                cls_score_list,
+                bbox_pred_list,
+                score_factor_list,
+                mlvl_priors,
+                img_meta,
+                cfg,
+                rescale=rescale,
+                with_nms=with_nms)
+        if (isinstance(per_class, bool)
+                or not isinstance(per_class, numbers.Integral)
+                or per_class < 1):
+            raise ValueError('test_cfg.nms_pre_per_class must be a positive '
+                             f'integer or None, got {per_class!r}')
+        if score_factor_list[0] is not None:
+            raise NotImplementedError(
+                'nms_pre_per_class does not support score factors')
+
+        # per level [A * (C + 1), H, W] -> [H * W * A, C + 1], then all levels
+        logits = torch.cat([
+            score.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+            for score in cls_score_list
+        ])
+        deltas = torch.cat([
+            pred.permute(1, 2, 0).reshape(-1, self.bbox_coder.encode_size)
+            for pred in bbox_pred_list
+        ])
+        priors = cat_boxes(mlvl_priors)
+        if self.use_sigmoid_cls:
+            scores = logits.sigmoid()
+        else:  # background is the last class (mmdet)
+            scores = logits.softmax(-1)[:, :-1]  # [N, C]
+
+        # each class's best anchors: [k, C] scores and anchor indices
+        top_scores, top_anchors = scores.topk(
+            min(int(per_class), scores.size(0)), dim=0)
+        keep = top_scores > cfg.get('score_thr', 0)
+        labels = keep.nonzero()[:, 1]
+        anchors = top_anchors[keep]
+
+        results = InstanceData()
+        results.bboxes = self.bbox_coder.decode(
+            priors[anchors], deltas[anchors], max_shape=img_meta['img_shape'])
+        results.scores = top_scores[keep]
+        results.labels = labels
+        return self._bbox_post_process(
+            results=results,
+            cfg=cfg,
+            rescale=rescale,
+            with_nms=with_nms,
+            img_meta=img_meta)

@@ -141,10 +141,17 @@ def _apply_rules(state_dict, rules, fmt: str, task: str) -> 'OrderedDict':
         raise ValueError(
             f'{len(unmatched)} key(s) of this {fmt} {task} checkpoint have no '
             f'place in mmvit: {unmatched[:10]}')
-    targets = list(renamed.values())
-    if len(set(targets)) != len(targets):
-        dup = sorted({t for t in targets if targets.count(t) > 1})
-        raise ValueError(f'several {fmt} keys map to {dup[:10]}')
+    sources = {}  # mmvit key -> the source keys that map to it
+    for key, target in renamed.items():
+        sources.setdefault(target, []).append(key)
+    clashes = {t: keys for t, keys in sources.items() if len(keys) > 1}
+    if clashes:
+        listed = '; '.join(f'{" and ".join(keys)} -> {target}'
+                           for target, keys in list(clashes.items())[:10])
+        raise ValueError(
+            f'{len(clashes)} mmvit key(s) would get more than one tensor of '
+            f'this {fmt} {task} checkpoint ({listed}); it holds two layouts '
+            'of the same weights: keep one of them')
     return OrderedDict((renamed[k], v) for k, v in state_dict.items())
 
 

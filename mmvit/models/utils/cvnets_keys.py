@@ -68,7 +68,12 @@ SEG_HEAD_RULES: List[KeyRule] = [
     *_conv_norm(f'{_ASPP}.convs.{{i}}.aspp_pool.conv_1x1',
                 'decode_head.aspp_convs.{i}.conv'),
     *_conv_norm(f'{_ASPP}.project', 'decode_head.project'),
-    KeyRule('seg_head.classifier.block.conv.{t}', 'decode_head.conv_seg.{t}'),
+    # v0.1's released checkpoints nest the last conv in a Sequential
+    # (classifier_dropout, classifier, up_16): `seg_head.classifier.
+    # classifier.block.conv`; a bare `seg_head.classifier` conv is read too
+    # (and is what the inverse writes)
+    KeyRule('seg_head.classifier[.classifier].block.conv.{t}',
+            'decode_head.conv_seg.{t}'),
 ]
 
 # extra level `os_64` is neck level 0, `os_128` level 1, ...

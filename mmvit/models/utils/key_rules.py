@@ -4,13 +4,19 @@ A :class:`KeyRule` pairs a source template with an mmvit template, e.g.
 ``'layer_{s}.1.fusion.block.norm.{t}'`` <->
 ``'layer{s}.1.conv_fusion.bn.{t}'``.
 Placeholders match one dotted component: ``{t}`` a parameter or buffer name
-(``weight``, ``running_mean``, ...), any other name an integer. The same rule
-renames both ways, so a converter and its inverse cannot drift apart.
+(``weight``, ``running_mean``, ...), any other name an integer. A part in
+square brackets is optional on reading and left out on writing:
+``'seg_head.classifier[.classifier].block.conv.{t}'`` reads both the nested
+and the flat key and writes the flat one. The same rule renames both ways, so
+a converter and its inverse cannot drift apart.
 """
 import re
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 _FIELD = re.compile(r'\{(\w+)\}')
+# a `{field}` or an optional `[literal part]` of a template
+_TOKEN = re.compile(r'\{(?P<field>\w+)\}|\[(?P<optional>[^\[\]{}]*)\]')
+_OPTIONAL = re.compile(r'\[[^\[\]{}]*\]')
 _LEAF = r'[A-Za-z_]+'
 _INDEX = r'-?\d+'
 
@@ -26,21 +32,32 @@ class _Template:
     def __init__(self, template: str):
         self.template = template
         parts, pos = [], 0
-        for match in _FIELD.finditer(template):
+        for match in _TOKEN.finditer(template):
             parts.append(re.escape(template[pos:match.start()]))
-            name = match.group(1)
-            parts.append(f'(?P<{name}>{_LEAF if name == "t" else _INDEX})')
+            name, optional = match.group('field'), match.group('optional')
+            if name is not None:
+                kind = _LEAF if name == 't' else _INDEX
+                parts.append(f'(?P<{name}>{kind})')
+            else:
+                parts.append(f'(?:{re.escape(optional)})?')
             pos = match.end()
         parts.append(re.escape(template[pos:]))
+        if any(c in _TOKEN.sub('', template) for c in '[]{}'):
+            raise ValueError(
+                f'bad key template {template!r}: an optional part is a '
+                "literal in square brackets, e.g. '[.classifier]', and holds "
+                'no {field}')
         self.regex = re.compile(''.join(parts))
         self.fields = _FIELD.findall(template)
+        # what is written: the template without its optional parts
+        self.written = _OPTIONAL.sub('', template)
 
     def match(self, key: str) -> Optional[Dict[str, str]]:
         found = self.regex.fullmatch(key)
         return None if found is None else found.groupdict()
 
     def format(self, values: Dict[str, str]) -> str:
-        return self.template.format(**values)
+        return self.written.format(**values)
 
 
 class KeyRule:

@@ -1,0 +1,78 @@
+# DeepLabv3-MobileViT-S at output stride 8 with a 512-wide ASPP, rates
+# (12, 24, 36), and an auxiliary FCN head on stage 3 (cvnets layer_4), as in
+# ml-cvnets HEAD's `config/segmentation/pascal_voc/deeplabv3_mobilevit.yaml`
+# (model zoo: 8.5 M params without the auxiliary head, 79.44 mIoU):
+# 4 GPUs x 16 images, gradients accumulated over 2 steps (128 images per
+# update, as the paper's 4 x 32), 50 epochs of the paper's AdamW schedule,
+# HEAD's augmentations, logits upsampled with align_corners=True.
+# Data: VOC 2012 train + SBD aug + the COCO train2017 images with VOC classes
+# (HEAD's `use_coco_data: true`; data/coco_voc, written by
+#   python tools/dataset_converters/coco2voc_seg.py \
+#       data/coco/annotations/instances_train2017.json \
+#       data/coco/train2017 data/coco_voc --nproc 8).
+# Evaluation: mmseg's protocol, as the VOC configs.
+_base_ = [
+    './deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
+    './_base_/datasets/cvnets_voc_seg.py',  # coco_voc_train
+]
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+num_classes = 21
+crop_size = (512, 512)
+model = dict(
+    backbone=dict(out_stride=8),
+    decode_head=dict(
+        channels=512, dilations=(12, 24, 36), align_corners=True),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=128,  # MobileViT-S stage 3 (cvnets layer_4)
+        in_index=0,
+        channels=128,  # cvnets: max(in_channels // 4, 128)
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg,
+        align_corners=True,
+        loss_decode=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=0.4,
+            avg_non_ignore=True)))
+
+# HEAD's order: short side U[256, 768] (long side <= 1024) -> flip -> 512
+# crop (pad image 0 / mask 255) -> photometric -> rotate +-10 degrees.
+train_pipeline = [
+    dict(type='mmvit.LoadImageFromFileChecked'),
+    dict(type='LoadAnnotations'),
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
+    dict(
+        type='RandomResize',
+        scale=[(1024, 256), (1024, 768)],
+        keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    # HEAD's `random_gaussian_noise` is a PIL Gaussian blur (radius U[0, 1),
+    # p 0.5); mmseg's only blur / noise transforms (BioMedicalGaussianBlur,
+    # BioMedicalGaussianNoise) expect float (N, Z, Y, X) volumes: left out.
+    dict(
+        type='PhotoMetricDistortion',
+        brightness_delta=16,  # cvnets x U[0.875, 1.125]: +-16 at mid-grey
+        contrast_range=(0.5, 1.5),
+        saturation_range=(0.5, 1.5),
+        hue_delta=9),  # cvnets +-0.05 of the hue circle (OpenCV: 0-180)
+    dict(
+        type='RandomRotate', prob=1.0, degree=10, pad_val=0,
+        seg_pad_val=255),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(datasets=[
+        dict(dataset, pipeline=train_pipeline) for dataset in
+        [*_base_.train_dataloader.dataset.datasets, _base_.coco_voc_train]
+    ]))
+optim_wrapper = dict(accumulative_counts=2)
+# mmengine's --auto-scale-lr compares GPUs x batch_size per step with this
+# (accumulation not counted): the recipe's rates are for 4 x 16 per step.
+auto_scale_lr = dict(base_batch_size=4 * 16)

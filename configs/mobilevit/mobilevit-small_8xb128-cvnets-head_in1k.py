@@ -1,0 +1,29 @@
+# MobileViT-S on ImageNet-1k with ml-cvnets HEAD's recipe
+# (`config/classification/imagenet/mobilevit.yaml`, 8 GPUs x 128 images).
+# It differs from the paper's (v0.1, mobilevit-small_8xb128_in1k.py) in the
+# sampler table and the warm-up only:
+# - variable-batch table (h, w, batch) = (160, 327) (192, 227) (256, 128)
+#   (288, 101) (320, 81): every size keeps the 256x256 x 128 pixel budget,
+#   no rounding to the number of GPUs (~0.74x the steps of fixed batches);
+# - linear warm-up over 20k iterations ("longer warm-up") instead of 3k.
+# HEAD also reads images with PIL (RGB); this config keeps mmvit's BGR
+# [0, 1] input, the convention of the released v0.1 weights.
+_base_ = ['./mobilevit-small_8xb128_in1k.py']
+
+train_dataloader = dict(
+    batch_sampler=dict(clamp_to_base_batch=False, batch_size_divisor=1))
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=0.1,  # 2e-4 -> 2e-3
+        by_epoch=False,
+        begin=0,
+        end=20000),
+    dict(
+        type='CosineAnnealingLR',
+        eta_min=0.0002,
+        by_epoch=True,
+        begin=0,
+        end=300,
+        convert_to_iter_based=True),
+]
