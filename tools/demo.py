@@ -426,15 +426,17 @@ def main(argv=None) -> Dict[str, dict]:
     demo.generate_data()
     demo.train([PRETRAIN])
     demo.train([DETECTION, SEGMENTATION])
+    whole = f'whole demo: {(time.time() - start) / 60:.1f} min'
     if args.with_peer:
         stages += [PEER_PRETRAIN, PEER_DETECTION]
+        peer_start = time.time()
         demo.train([PEER_PRETRAIN])
         demo.train([PEER_DETECTION])
+        whole += f' (then the peer: {(time.time() - peer_start) / 60:.1f} min)'
     print()
     print(demo.summary(stages))
-    print(f'\nwhole demo: {(time.time() - start) / 60:.1f} min; learning '
-          f'curves in {osp.join(demo.root, "curves")}, predictions in '
-          f'{osp.join(demo.root, "pictures")}')
+    print(f'\n{whole}; learning curves in {osp.join(demo.root, "curves")}, '
+          f'predictions in {osp.join(demo.root, "pictures")}')
     return demo.results
 
 

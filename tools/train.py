@@ -14,8 +14,8 @@ import os.path as osp
 import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 
-from mmvit.utils import (build_runner, check_config, load_config,
-                         prepare_distributed)
+from mmvit.utils import (build_runner, check_config, check_training_device,
+                         load_config, prepare_distributed)
 
 
 def parse_args(argv=None):
@@ -88,6 +88,7 @@ def build_config(args) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # no CUDA device: CPU (gloo, BN), said loudly if GPUs were expected
     prepare_distributed(cfg)
     return cfg
 
@@ -96,6 +97,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
     check_config(cfg, 'train')  # missing files, mismatched keys: one message
+    check_training_device(cfg)  # on CUDA: mmcv's CUDA ops, determinism
     runner = build_runner(cfg)
     runner.train()
 

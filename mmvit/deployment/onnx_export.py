@@ -21,8 +21,17 @@ Outputs per task (``B`` dynamic, ``H x W`` the export size):
   with label ``-1``), following mmdet's ``test_cfg``;
 * ``segmentor``: ``logits [B, num_classes, H, W]`` (resized to the input as
   mmseg's ``EncoderDecoder.predict``) and ``labels [B, H, W]`` (argmax).
+
+Export runs in float32: :func:`wrap_model` and :func:`export_onnx` reject a
+model with fp16 / bf16 parameters or buffers with a ``ValueError`` that names
+the fix (``model.float()``), rather than casting silently (a half graph
+would no longer match the float32 PyTorch reference the parity checks hold
+it to, and half NMS is wrong, see ``SSDLiteHead``). The model may sit on any
+device: dummy inputs follow its parameters, and every tensor is moved to the
+CPU (detached) before it becomes a numpy array.
 """
 import copy
+import itertools
 import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -41,6 +50,31 @@ MIN_OPSET = 17
 # MobileViT downsamples by 32 (the stem and four stride-2 stages).
 SIZE_DIVISOR = 32
 MIN_SIZE = 64
+
+
+def model_device(module: nn.Module) -> torch.device:
+    """The device of ``module``'s first parameter (or buffer); CPU for a
+    module without either."""
+    tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return torch.device('cpu') if tensor is None else tensor.device
+
+
+def check_float32(module: nn.Module) -> None:
+    """Raise a ``ValueError`` naming the fix when a floating-point parameter
+    or buffer of ``module`` is not float32 (export runs in float32)."""
+    named = list(module.named_parameters()) + list(module.named_buffers())
+    bad = [(name, t.dtype) for name, t in named
+           if t.is_floating_point() and t.dtype != torch.float32]
+    if bad:
+        name, dtype = bad[0]
+        raise ValueError(
+            f'ONNX export runs in float32, but {len(bad)} parameters / '
+            f'buffers of {type(module).__name__} are not (e.g. {name}: '
+            f'{dtype}); export a float32 copy: copy.deepcopy(model).float()')
+
+
+def _to_numpy(tensor: Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
 
 
 # --------------------------------------------------------------------------
@@ -232,16 +266,19 @@ class DetectorExportWrapper(nn.Module):
                 raise ValueError('test_cfg.max_per_img is needed for NMS')
 
         # anchors of the export size, from a dry run of the feature maps
-        dummy = torch.zeros(1, 3, *self.input_shape)
+        device = model_device(model)
+        dummy = torch.zeros(1, 3, *self.input_shape, device=device)
         with torch.no_grad():
             cls_scores, _ = head(model.extract_feat(dummy))
         featmap_sizes = [tuple(c.shape[-2:]) for c in cls_scores]
         priors = head.prior_generator.grid_priors(
-            featmap_sizes, dtype=torch.float32, device='cpu')
+            featmap_sizes, dtype=torch.float32, device=device)
         self.level_sizes = [int(p.shape[0]) for p in priors]
         self.register_buffer('anchors', torch.cat(priors))  # [A, 4]
-        self.register_buffer('means', torch.tensor(coder.means).float())
-        self.register_buffer('stds', torch.tensor(coder.stds).float())
+        self.register_buffer('means',
+                             torch.tensor(coder.means, device=device).float())
+        self.register_buffer('stds',
+                             torch.tensor(coder.stds, device=device).float())
         self.max_ratio = abs(float(np.log(16 / 1000)))
         self.clip_border = coder.clip_border
 
@@ -410,6 +447,7 @@ def wrap_model(model: nn.Module,
     if needs is not None and not hasattr(model, needs):
         raise ValueError(f'cannot export {type(model).__name__} as a {task}: '
                          f'it has no {needs}')
+    check_float32(model)
     if task == 'backbone':
         wrapper = BackboneExportWrapper(model)
     elif task == 'classifier':
@@ -440,10 +478,12 @@ def export_onnx(wrapper: nn.Module,
     ``[B, 3, H, W]`` with a dynamic batch axis ``B``."""
     if opset < MIN_OPSET:
         raise ValueError(f'opset must be >= {MIN_OPSET}, got {opset}')
+    check_float32(wrapper)
     height, width = input_shape
     batch_axis = {0: torch.export.Dim('batch')}
     # Two images while tracing, so that no size-1 batch gets specialised.
-    example = torch.rand(2, 3, height, width) * 255
+    example = torch.rand(
+        2, 3, height, width, device=model_device(wrapper)) * 255
     with torch.no_grad():
         outputs = wrapper(example)
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs, )
@@ -562,11 +602,12 @@ def max_tensor_rank(model_or_path, limit: Optional[int] = 5) -> int:
 
 
 def run_onnxruntime(path: str, inputs: Tensor) -> List[np.ndarray]:
-    """Outputs of the ONNX model at ``path`` on ``inputs`` (CPU)."""
+    """Outputs of the ONNX model at ``path`` on ``inputs`` (any device;
+    onnxruntime runs on the CPU)."""
     import onnxruntime as ort
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     name = session.get_inputs()[0].name
-    return session.run(None, {name: inputs.numpy()})
+    return session.run(None, {name: _to_numpy(inputs)})
 
 
 def output_diffs(wrapper: nn.Module, path: str,
@@ -582,13 +623,13 @@ def output_diffs(wrapper: nn.Module, path: str,
     defect changes most of them.
     """
     with torch.no_grad():
-        expected = wrapper(inputs)
+        expected = wrapper(inputs.to(model_device(wrapper)))
     if isinstance(expected, Tensor):
         expected = (expected, )
     actual = run_onnxruntime(path, inputs)
     diffs = []
     for exp, act in zip(expected, actual):
-        exp = exp.numpy()
+        exp = _to_numpy(exp)
         if exp.shape != act.shape:
             raise ValueError(f'output shapes differ: PyTorch {exp.shape}, '
                              f'onnxruntime {act.shape}')

@@ -1,9 +1,13 @@
 from .checks import check_config
-from .dist import (build_runner, init_cpu_process_group, load_config,
-                   prepare_distributed)
+from .device import (DeterministicCUDAWarning, check_mmcv_cuda_ops,
+                     check_training_device, training_device)
+from .dist import (GPUExpectationWarning, build_runner, gpu_expectations,
+                   init_cpu_process_group, load_config, prepare_distributed)
 from .flops import count_flops
 
 __all__ = [
-    'build_runner', 'check_config', 'count_flops', 'init_cpu_process_group',
-    'load_config', 'prepare_distributed'
+    'DeterministicCUDAWarning', 'GPUExpectationWarning', 'build_runner',
+    'check_config', 'check_mmcv_cuda_ops', 'check_training_device',
+    'count_flops', 'gpu_expectations', 'init_cpu_process_group',
+    'load_config', 'prepare_distributed', 'training_device'
 ]

@@ -377,3 +377,26 @@ def test_readme_export_command(argv, tmp_path, monkeypatch):
                                                    torch.zeros(1, 3, *shape))
         _check_planted(dets, labels, model.bbox_head,
                        planted.featmap_sizes(model, shape))
+
+
+# ------------------------------------------------ dtypes and devices
+def test_half_models_are_rejected_with_the_fix(detector):
+    """Export runs in float32: a bf16 model is a clear error naming the
+    fix, both when wrapping and when exporting a wrapper."""
+    half = copy.deepcopy(detector).bfloat16()
+    with pytest.raises(ValueError, match=r'float32.*bfloat16.*\.float\(\)'):
+        onnx_export.wrap_model(half, 'detector', (SIZE, SIZE))
+    wrapper = onnx_export.wrap_model(
+        copy.deepcopy(detector), 'detector', (SIZE, SIZE)).bfloat16()
+    with pytest.raises(ValueError, match=r'float32.*bfloat16.*\.float\(\)'):
+        onnx_export.export_onnx(wrapper, 'unused.onnx', (SIZE, SIZE))
+    assert onnx_export.model_device(wrapper) == torch.device('cpu')
+
+
+def test_output_helpers_accept_tensors_that_require_grad(detector_onnx):
+    wrapper, path = detector_onnx
+    images = _images(2).requires_grad_()
+    outputs = onnx_export.run_onnxruntime(path, images)
+    assert [o.shape[0] for o in outputs] == [2, 2]
+    diffs = onnx_export.output_diffs(wrapper, path, images)
+    assert all(relative <= REL for _, relative in diffs), diffs

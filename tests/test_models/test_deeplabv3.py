@@ -1,4 +1,5 @@
 """DeepLabv3-MobileViT: the cvnets-style head and the mmseg configs."""
+import copy
 import glob
 import os.path as osp
 
@@ -376,3 +377,105 @@ def test_released_cvnets_layout_loads_into_the_segmentor():
         expected = source.decode_head(source.extract_feat(x))
         actual = target.decode_head(target.extract_feat(x))
     assert torch.equal(expected, actual)
+
+
+# ---------------------------------------------- batch-of-one guard (ASPP)
+@pytest.mark.parametrize('kind', ['BN', 'SyncBN', 'BatchNormXd'])
+def test_aspp_pool_batch_of_one_guard_covers_every_batch_norm(kind):
+    from mmengine.model import revert_sync_batchnorm
+    norm = dict(type='SyncBN' if kind != 'BN' else 'BN', requires_grad=True)
+    head = make_head(norm_cfg=norm)
+    if kind == 'BatchNormXd':
+        head = revert_sync_batchnorm(head)
+    expected = dict(
+        BN=nn.BatchNorm2d, SyncBN=nn.SyncBatchNorm, BatchNormXd=None)[kind]
+    pool_norm = head.aspp_convs[-1].conv.norm
+    if expected is None:
+        assert type(pool_norm).__name__ == '_BatchNormXd'
+    else:
+        assert isinstance(pool_norm, expected)
+    head.train()
+    with pytest.raises(ValueError,
+                       match='batch of one image.*ASPP image-pool.*drop_last'):
+        head([torch.rand(1, 16, 8, 8)])
+    assert head([torch.rand(2, 16, 8, 8)]).shape == (2, 5, 8, 8)
+    head.eval()
+    assert head([torch.rand(1, 16, 8, 8)]).shape == (1, 5, 8, 8)
+    # GroupNorm normalises within the image: no batch constraint
+    gn = make_head(norm_cfg=dict(type='GN', num_groups=4)).train()
+    assert gn([torch.rand(1, 16, 8, 8)]).shape == (1, 5, 8, 8)
+
+
+# ---------------------------------------------- bf16 autocast (GPU readiness)
+BF16_ROUNDOFF = torch.finfo(torch.bfloat16).eps / 2  # 2**-8
+
+
+def _shapes_batch(size: int = 128):
+    from conftest import torch_generator
+    gen = torch_generator(5)
+    images = torch.rand(2, 3, size, size, generator=gen) * 255
+    labels = torch.randint(0, 4, (2, 1, size // 16, size // 16), generator=gen)
+    labels = labels.repeat_interleave(16, -1).repeat_interleave(16, -2)
+    samples = [
+        SegDataSample(
+            metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                          pad_shape=(size, size)),
+            gt_sem_seg=PixelData(data=label)) for label in labels
+    ]
+    return images, samples
+
+
+def test_bf16_autocast_train_step_and_predict():
+    """A bf16 autocast step gives a finite float32 loss; bf16 predictions
+    agree with float32 wherever float32's decision is not within bf16
+    rounding.
+
+    Bound: autocast rounds the inputs and outputs of each of the ``L``
+    convolutions / linear layers to bf16 (unit roundoff ``u = 2**-8``);
+    independent roundings add up like a random walk, so the logits move by
+    about ``sqrt(2 L) u`` of their largest magnitude (as
+    :data:`numerics.REL` is derived for float32). A pixel's label may flip
+    only where float32's two best logits are closer than twice that; the
+    fraction of such pixels is the allowed fraction of flipped labels
+    (observed: 0.1-2% flipped, 0.0138-0.0187 relative error under a bound of
+    0.048, over two seeds)."""
+    from conftest import randomize_norms
+    from numerics import relative_error
+    model = build_segmentor('deeplabv3_mobilevit_xxs_shapes.py')
+    images, samples = _shapes_batch()
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(images, samples)
+    loss = losses['decode.loss_ce']
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+    model.eval()
+    randomize_norms(model)
+    # (predict writes into the samples it is given: one copy per call)
+    with torch.no_grad():
+        fp32 = model.predict(images, copy.deepcopy(samples))
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            bf16 = model.predict(images, copy.deepcopy(samples))
+    num_layers = sum(
+        isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
+    rel = (2 * num_layers)**0.5 * BF16_ROUNDOFF
+    seg_fp32 = torch.stack([p.seg_logits.data for p in fp32])  # [B, K, H, W]
+    seg_bf16 = torch.stack([p.seg_logits.data for p in bf16])
+    assert relative_error(seg_bf16, seg_fp32) <= rel
+    margin = 2 * rel * float(seg_fp32.abs().max())
+    top2 = seg_fp32.topk(2, dim=1).values
+    near_tied = (top2[:, 0] - top2[:, 1]) <= margin  # [B, H, W]
+    allowed = float(near_tied.float().mean())
+    labels_fp32 = torch.cat([p.pred_sem_seg.data for p in fp32])
+    labels_bf16 = torch.cat([p.pred_sem_seg.data for p in bf16])
+    flipped = labels_fp32 != labels_bf16
+    # random weights give logits close together: most pixels are decided
+    # all the same, and every decided one keeps its label
+    assert allowed < 0.75, f'{allowed:.3f} of the pixels are near-tied'
+    assert not (flipped & ~near_tied).any()
+    assert float(flipped.float().mean()) <= allowed, (
+        f'{float(flipped.float().mean()):.4f} of the labels flipped, '
+        f'{allowed:.4f} allowed (rel {rel:.3g})')

@@ -333,3 +333,72 @@ def test_pretrained_init_cfg(tmp_path):
     model.init_weights()
     for key, value in source.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('out_indices', [(2, 3), (3, 4), (0, ), (4, )])
+def test_trainable_parameters_get_gradients_for_any_out_indices(out_indices):
+    """Under DDP (find_unused_parameters=False) every parameter that requires
+    grad must get one: stages after the deepest output do not run and are
+    frozen, but built, so checkpoints keep the full key set."""
+    model = MobileViT('xx_small', out_indices=out_indices).train()
+    outs = model(torch.rand(2, 3, 64, 64))
+    assert len(outs) == len(out_indices)
+    sum(o.mean() for o in outs).backward()
+    missing = [
+        n for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
+    assert not missing
+    trained = {name: i <= max(out_indices)
+               for i, name in enumerate(model.layer_names)}
+    assert trained == {
+        name: all(p.requires_grad for p in getattr(model, name).parameters())
+        for name in model.layer_names
+    }
+    # a full (classification) backbone's weights, less the expansion layer,
+    # still load strictly
+    full = MobileViT('xx_small', out_indices=(5, )).state_dict()
+    model.load_state_dict(
+        {k: v
+         for k, v in full.items() if not k.startswith('conv_1x1_exp.')},
+        strict=True)
+
+
+def _cxx_compiler():
+    import os
+    import shutil
+    names = [os.environ.get('CXX'), 'g++', 'clang++', 'c++']
+    return next((n for n in names if n and shutil.which(n)), None)
+
+
+@pytest.mark.slow  # inductor compiles for ~1 min on CPU
+@pytest.mark.skipif(
+    _cxx_compiler() is None,
+    reason='torch.compile (inductor on CPU) needs a C++ compiler: none of '
+    '$CXX, g++, clang++, c++ is on PATH')
+def test_compile_backbone_hook_matches_eager():
+    """mmvit.CompileBackboneHook compiles the backbone in place: same
+    outputs as eager, same parameter names (checkpoints unchanged)."""
+    import types
+
+    from mmvit.engine.hooks import CompileBackboneHook
+
+    class Detector(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.backbone = MobileViT(
+                'xx_small', out_indices=(3, 4), drop_rate=0.)
+
+    model = Detector().eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        eager = model.backbone(x)
+    keys = list(model.state_dict())
+    CompileBackboneHook().before_train(types.SimpleNamespace(model=model))
+    with torch.no_grad():
+        compiled = model.backbone(x)
+    assert model.backbone._compiled_call_impl is not None
+    assert list(model.state_dict()) == keys
+    for a, b in zip(compiled, eager):
+        assert_close(a, b)

@@ -9,6 +9,9 @@ import torch.nn as nn
 from conftest import num_params, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from numerics import assert_close
+
+import planted
 
 pytest.importorskip('mmdet')
 from mmdet.registry import MODELS as MMDET_MODELS  # noqa: E402
@@ -503,3 +506,183 @@ def test_coco_detector_predicts_with_per_class_topk():
         pred = model.predict(inputs, samples)[0].pred_instances
     assert 0 < len(pred) <= 200
     assert (pred.scores[:-1] >= pred.scores[1:]).all()
+
+
+# --------------------------------------------- half precision (GPU readiness)
+HALF_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def _rounding_bounds(head, outputs, dtype):
+    """Relative bounds (:func:`numerics.assert_close`) on the scores and
+    boxes of a float32 decode + NMS of planted head outputs rounded to
+    ``dtype`` (relative error ``u`` on every logit and delta):
+
+    * a planted score is ``s = sigmoid(z)`` (background logit 0, the other
+      classes' ``e**-20`` change nothing at this scale), so a logit error
+      ``|dz| <= u |z|`` moves it by ``s (1 - s) u |z|``: relative to the
+      largest score, ``u max(s (1 - s) |z|) / max(s)``;
+    * a box side ``x1 = cx - w / 2`` moves by ``std_x |dx| u p_w`` through
+      the centre and ``std_w |dw| u w / 2`` through the size, with the prior
+      ``p_w`` and the box ``w`` within the input, itself below twice the
+      largest coordinate of the plan: ``2 u max(sum_k std_k |delta_k|)``.
+
+    float32's own rounding (~1e-7) is far below both."""
+    u = torch.finfo(dtype).eps / 2  # unit roundoff
+    cls_scores, bbox_preds = outputs
+    logits = torch.cat([c.flatten() for c in cls_scores])
+    logits = logits[logits > planted.BACKGROUND_ONLY]
+    score = logits.sigmoid()
+    score_rel = u * float(
+        (score * (1 - score) * logits.abs()).max() / score.max())
+    stds = torch.tensor(head.bbox_coder.stds)
+    deltas = torch.cat(
+        [b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds])
+    box_rel = 2 * u * float((deltas.abs() * stds).sum(-1).max())
+    return score_rel, box_rel
+
+
+@pytest.mark.parametrize('dtype', HALF_DTYPES)
+@pytest.mark.parametrize('per_class', [3232, None])
+def test_half_precision_outputs_predict_as_float32(dtype, per_class):
+    """fp16 / bf16 head outputs (autocast, half test settings) are decoded
+    and NMS'd in float32: exactly the detections of the same (rounded)
+    values in float32, and the planted ones within the rounding bound."""
+    head = SSDLiteHead(num_classes=4, norm_cfg=BN, test_cfg=_head_test_cfg())
+    outputs = planted.head_outputs(head, FEATMAP_SIZES_320)
+    half = tuple([t.to(dtype) for t in level] for level in outputs)
+    upcast = tuple([t.float() for t in level] for level in half)
+    result = _predict(head, half, nms_pre_per_class=per_class)
+    reference = _predict(head, upcast, nms_pre_per_class=per_class)
+    assert result.bboxes.dtype == result.scores.dtype == torch.float32
+    assert torch.equal(result.labels, reference.labels)
+    assert torch.equal(result.bboxes, reference.bboxes)
+    assert torch.equal(result.scores, reference.scores)
+    boxes, scores, labels = planted.expected_detections(
+        head, FEATMAP_SIZES_320)
+    score_rel, box_rel = _rounding_bounds(head, outputs, dtype)
+    assert torch.equal(result.labels, labels)
+    assert_close(result.scores, scores, rel=score_rel, what='scores')
+    assert_close(result.bboxes, boxes, rel=box_rel, what='boxes')
+
+
+def _shapes_detector(size: int = 128):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR,
+                                   'ssdlite_mobilevit_xxs_shapes.py'))
+    cfg.model.backbone.init_cfg = None  # no pretraining run here
+    cfg.model.bbox_head.anchor_generator.input_size = size
+    return MMDET_MODELS.build(cfg.model)
+
+
+def test_bf16_autocast_train_step_and_predict():
+    import types
+    model = _shapes_detector(128)
+    model.train()
+    inputs, samples = _inputs(2, with_boxes=True, size=128)
+    for sample in samples:  # the shapes set's classes
+        sample.gt_instances.labels %= model.bbox_head.num_classes
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(inputs, samples)
+    values = [v for value in losses.values() for v in value]
+    assert values and all(v.dtype == torch.float32 for v in values)
+    assert all(torch.isfinite(v).all() for v in values)
+    sum(v.sum() for v in values).backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+    # predict under autocast: the planted detections
+    model.eval()
+    head = model.bbox_head
+    sizes = planted.featmap_sizes(model, (128, 128))
+    head.forward = types.MethodType(planted.planted_forward, head)
+    with torch.no_grad():
+        fp32 = model.predict(inputs[:1], samples[:1])[0].pred_instances
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            bf16 = model.predict(inputs[:1], samples[:1])[0].pred_instances
+    boxes, scores, labels = planted.expected_detections(head, sizes)
+    outputs = planted.head_outputs(head, sizes)
+    score_rel, box_rel = _rounding_bounds(head, outputs, torch.bfloat16)
+    assert torch.equal(fp32.labels, labels)
+    assert_close(fp32.bboxes, boxes)
+    assert_close(fp32.scores, scores)
+    assert bf16.bboxes.dtype == torch.float32
+    assert torch.equal(bf16.labels, labels)
+    assert_close(bf16.bboxes, boxes, rel=box_rel, what='boxes')
+    assert_close(bf16.scores, scores, rel=score_rel, what='scores')
+
+
+# ------------------------------------------------- batch-of-one guard
+def _neck_variants():
+    from mmengine.model import revert_sync_batchnorm
+    sync = SSDLiteNeck(in_channels=(128, 160), norm_cfg=dict(type='SyncBN'))
+    assert any(isinstance(m, nn.SyncBatchNorm) for m in sync.modules())
+    reverted = revert_sync_batchnorm(
+        SSDLiteNeck(in_channels=(128, 160), norm_cfg=dict(type='SyncBN')))
+    kinds = {type(m).__name__ for m in reverted.modules()}
+    assert '_BatchNormXd' in kinds, kinds
+    return dict(
+        BN=SSDLiteNeck(in_channels=(128, 160)),
+        SyncBN=sync,
+        BatchNormXd=reverted)
+
+
+@pytest.mark.parametrize('kind', ['BN', 'SyncBN', 'BatchNormXd'])
+def test_neck_batch_of_one_guard_covers_every_batch_norm(kind):
+    neck = _neck_variants()[kind]
+    one = (torch.rand(1, 128, 20, 20), torch.rand(1, 160, 10, 10))
+    two = (torch.rand(2, 128, 20, 20), torch.rand(2, 160, 10, 10))
+    neck.train()
+    with pytest.raises(ValueError, match='batch of one image.*drop_last'):
+        neck(one)
+    assert neck(two)[-1].shape == (2, 64, 1, 1)
+    neck.eval()
+    assert neck(one)[-1].shape == (1, 64, 1, 1)
+
+
+# ------------------------------------------------- anchors on the device
+def test_anchors_are_built_on_the_requested_device():
+    import inspect
+
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    class CpuTensors(TorchDispatchMode):
+        """Records the size of every tensor an op creates on the CPU."""
+
+        def __init__(self):
+            super().__init__()
+            self.numels = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            self.numels += [
+                t.numel() for t in tree_flatten(out)[0]
+                if isinstance(t, torch.Tensor) and t.device.type == 'cpu'
+            ]
+            return out
+
+    default = inspect.signature(
+        SSDLiteAnchorGenerator.grid_priors).parameters['device'].default
+    assert default == inspect.signature(
+        AnchorGenerator.grid_priors).parameters['device'].default
+    design = [(n, n) for n in (20, 10, 5, 3, 2, 1)]
+    rescaled = [(math.ceil(192 / s), ) * 2 for s in (16, 32, 64, 128, 256)]
+    for sizes in (design, rescaled + [(1, 1)]):
+        gen = SSDLiteAnchorGenerator(input_size=320)
+        reference = SSDLiteAnchorGenerator(input_size=320).grid_priors(
+            sizes, device='cpu')
+        largest_base = max(b.numel() for b in gen.base_anchors)
+        with CpuTensors() as mode:
+            meta = gen.grid_priors(sizes, device=torch.device('meta'))
+        # nothing of the grid's size was built on the CPU (and copied)
+        assert max(mode.numels, default=0) <= largest_base, mode.numels
+        assert [a.device.type for a in meta] == ['meta'] * len(sizes)
+        assert [a.shape for a in meta] == [a.shape for a in reference]
+        # computed in float32, then cast; cached per (sizes, device, dtype)
+        cpu = gen.grid_priors(sizes, device='cpu')
+        assert all(torch.equal(a, b) for a, b in zip(cpu, reference))
+        bf16 = gen.grid_priors(sizes, dtype=torch.bfloat16, device='cpu')
+        assert all(
+            torch.equal(a, b.bfloat16()) for a, b in zip(bf16, reference))
+        again = gen.grid_priors(sizes, device=torch.device('cpu'))
+        assert all(a is b for a, b in zip(again, cpu))

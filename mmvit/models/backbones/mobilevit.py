@@ -127,7 +127,9 @@ class MobileViT(BaseModule):
             stages (strides 2, 4, 8, 16, 32), 5 is the final 1x1 expansion
             layer (built only when requested). Negative indices count from
             the end (-1 is the expansion layer). Outputs come in this order
-            whatever the order given. Defaults to ``(4, )``.
+            whatever the order given. Stages after the deepest output are
+            built (checkpoints keep their keys) but neither run nor trained
+            (``requires_grad=False``). Defaults to ``(4, )``.
         out_stride (int): 32, 16 or 8. Below 32 the last stage(s) run at
             stride 1 with doubled dilation, as in ml-cvnets: 16 dilates stage
             4, 8 dilates stages 3 and 4 (0-based). Defaults to 32.
@@ -228,6 +230,12 @@ class MobileViT(BaseModule):
                 **common)
         self.out_channels = self.arch_out_channels(arch, out_indices,
                                                    last_exp_factor)
+        # forward runs the stages up to the deepest one asked for; the later
+        # ones are built all the same (so a full ImageNet checkpoint still
+        # loads strictly, and a detector's checkpoint keeps the classifier's
+        # key set) but frozen: a parameter that requires grad and gets none
+        # stops DDP (find_unused_parameters=False) at its second iteration.
+        self.num_run_stages = min(max(self.out_indices) + 1, self.num_stages)
         self._freeze_stages()
 
     @classmethod
@@ -321,7 +329,7 @@ class MobileViT(BaseModule):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         outs = []
         x = self._run(self.stem, x)
-        for i, name in enumerate(self.layer_names):
+        for i, name in enumerate(self.layer_names[:self.num_run_stages]):
             for block in getattr(self, name):
                 x = self._run(block, x)
             if i in self.out_indices:
@@ -331,6 +339,8 @@ class MobileViT(BaseModule):
         return tuple(outs)
 
     def _freeze_stages(self):
+        for name in self.layer_names[self.num_run_stages:]:  # never run
+            getattr(self, name).requires_grad_(False)
         if self.frozen_stages < 0:
             return
         frozen = [self.stem] + [

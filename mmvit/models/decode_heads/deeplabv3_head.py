@@ -22,6 +22,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmvit.registry import MODELS
+from ..layers import check_batch_norm_batch
 
 
 def _is_rate_sequence(value) -> bool:
@@ -46,8 +47,9 @@ class ASPPPooling(nn.Module):
 
     Note:
         With a norm layer the branch normalises a ``[B, C, 1, 1]`` tensor, so
-        training needs more than one image per batch (per GPU), as for
-        mmseg's ``ASPPHead``.
+        training with BatchNorm needs more than one image per batch (per
+        GPU), as for mmseg's ``ASPPHead``; a batch of one is a clear
+        ``ValueError``.
     """
 
     def __init__(self,
@@ -68,6 +70,10 @@ class ASPPPooling(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h, w = x.shape[-2:]
+        # else torch's bare "Expected more than 1 value per channel"
+        check_batch_norm_batch(self.conv, x.shape[0], 'DeepLabV3Head',
+                               'the ASPP image-pool branch ([B, C, 1, 1] '
+                               'after global pooling)')
         out = self.conv(self.pool(x))  # [B, C, 1, 1]
         # Bilinear upsampling of a 1x1 map (cvnets) is a broadcast.
         return out.expand(-1, -1, h, w)  # [B, C, H, W]

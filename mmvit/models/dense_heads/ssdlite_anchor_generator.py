@@ -1,6 +1,7 @@
 """ml-cvnets' SSDLite anchors through mmdet's ``SSDAnchorGenerator``."""
 import math
-from typing import List, Sequence, Tuple
+from collections import OrderedDict
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -8,6 +9,11 @@ from mmdet.models.task_modules.prior_generators import SSDAnchorGenerator
 from torch import Tensor
 
 from mmvit.registry import TASK_UTILS
+
+DeviceType = Union[str, torch.device]
+# distinct (sizes, device, dtype) kept: multi-scale training uses a handful
+# of input sizes
+_CACHE_SIZE = 32
 
 
 @TASK_UTILS.register_module()
@@ -112,30 +118,57 @@ class SSDLiteAnchorGenerator(SSDAnchorGenerator):
     def grid_priors(self,
                     featmap_sizes: List[Tuple],
                     dtype: torch.dtype = torch.float32,
-                    device: str = 'cuda') -> List[Tensor]:
-        """Anchors of all levels.
+                    device: DeviceType = 'cuda') -> List[Tensor]:
+        """Anchors of all levels, built on ``device`` (the default is
+        mmdet's; every mmdet caller passes the device of the features).
 
         At ``input_size`` this is mmdet's gridding of the base anchors. Other
         inputs (e.g. multi-scale training) get cvnets' relative layout: the
         input size is read off the first level (``featmap size x
         output_strides[0]``), centres sit at ``(i + 0.5) * H / n`` and
         widths / heights scale with the input width / height.
+
+        The anchors are computed in float32, cast to ``dtype``, and cached
+        per (sizes, device, dtype): heads ask for the same anchors at every
+        iteration. Callers get the cached tensors, so must not modify them in
+        place (mmdet's heads do not).
         """
         sizes = self._check_sizes(featmap_sizes)
+        device = torch.device(device)
+        # inference-mode tensors cannot be saved for backward later
+        key = (tuple(sizes), device, dtype,
+               torch.is_inference_mode_enabled())
+        cache = self.__dict__.setdefault('_prior_cache', OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return list(cache[key])
         if sizes == self._design_sizes:
-            return super().grid_priors(
-                featmap_sizes, dtype=dtype, device=device)
+            priors = super().grid_priors(
+                sizes, dtype=torch.float32, device=device)
+        else:
+            priors = self._rescaled_priors(sizes, device)
+        priors = [p.to(dtype) for p in priors]  # on device already
+        cache[key] = priors
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+        return list(priors)
+
+    def _rescaled_priors(self, sizes: List[Tuple[int, int]],
+                         device: torch.device) -> List[Tensor]:
+        """cvnets' layout for an input other than ``input_size``, float32,
+        built on ``device``."""
         height = sizes[0][0] * self.output_strides[0]
         width = sizes[0][1] * self.output_strides[0]
         priors = []
         for base, (num_h, num_w) in zip(self.base_anchors, sizes):
+            base = base.to(device)  # [A, 4]: the only copy, A * 4 values
             # [A] sizes of the design anchors, rescaled to this input
             anchor_w = (base[:, 2] - base[:, 0]) * (width / self.input_size)
             anchor_h = (base[:, 3] - base[:, 1]) * (height / self.input_size)
-            ys = (torch.arange(num_h, dtype=torch.float32) + 0.5) * (
-                height / num_h)
-            xs = (torch.arange(num_w, dtype=torch.float32) + 0.5) * (
-                width / num_w)
+            ys = (torch.arange(num_h, dtype=torch.float32, device=device) +
+                  0.5) * (height / num_h)
+            xs = (torch.arange(num_w, dtype=torch.float32, device=device) +
+                  0.5) * (width / num_w)
             cy, cx = torch.meshgrid(ys, xs, indexing='ij')
             cx, cy = cx.reshape(-1, 1), cy.reshape(-1, 1)  # [H*W, 1]
             # [H*W, A, 4] -> [H*W*A, 4], location-major as mmdet
@@ -144,13 +177,13 @@ class SSDLiteAnchorGenerator(SSDAnchorGenerator):
                 cy + anchor_h / 2
             ],
                                   dim=-1).reshape(-1, 4)
-            priors.append(anchors.to(device=device, dtype=dtype))
+            priors.append(anchors)
         return priors
 
     def valid_flags(self,
                     featmap_sizes: List[Tuple[int, int]],
                     pad_shape: Tuple,
-                    device: str = 'cuda') -> List[Tensor]:
+                    device: DeviceType = 'cuda') -> List[Tensor]:
         """mmdet's valid flags at ``input_size``; every anchor elsewhere
         (anchors are laid out over the whole input there)."""
         sizes = self._check_sizes(featmap_sizes)

@@ -1,6 +1,6 @@
 """ml-cvnets' SSDLite prediction head as an mmdet ``SSDHead``."""
 import numbers
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -38,6 +38,13 @@ class SSDLiteHead(SSDHead):
     Anchors, box coding, max-IoU assignment, hard-negative mining (CE on
     positives and the ``neg_pos_ratio`` hardest negatives), smooth-L1 and
     NMS are mmdet's.
+
+    Losses and predictions are computed in float32 whatever the dtype of the
+    head outputs (autocast, fp16 / bf16 test settings): decoding and NMS in
+    half precision move boxes by whole pixels (bf16 rounds 320 to a multiple
+    of 2) and mmcv's class-wise NMS offsets every class by
+    ``class * (max coordinate + 1)``, ~25,000 for 80 classes, where fp16 is
+    spaced 16 and bf16 128 apart.
 
     At test time ``test_cfg.nms_pre_per_class = k`` selects the NMS
     candidates as cvnets does (HEAD ``ssd.py``, ``top_k`` 400): per image,
@@ -196,6 +203,47 @@ class SSDLiteHead(SSDHead):
             bbox_targets,
             bbox_weights,
             avg_factor=max(avg_factor, 1))
+
+    def loss_by_feat(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        batch_gt_instances: List[InstanceData],
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: Optional[List[InstanceData]] = None
+    ) -> Dict[str, List[Tensor]]:
+        """mmdet's SSD losses, computed in float32."""
+        # fp32 losses (and hard-negative ranking) under autocast / fp16
+        return super().loss_by_feat(
+            [score.float() for score in cls_scores],
+            [pred.float() for pred in bbox_preds],
+            batch_gt_instances,
+            batch_img_metas,
+            batch_gt_instances_ignore=batch_gt_instances_ignore)
+
+    def predict_by_feat(self,
+                        cls_scores: List[Tensor],
+                        bbox_preds: List[Tensor],
+                        score_factors: Optional[List[Tensor]] = None,
+                        batch_img_metas: Optional[List[dict]] = None,
+                        cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> List[InstanceData]:
+        """mmdet's detections, computed in float32 (see the class note)."""
+        # mmdet builds the priors in cls_scores' dtype; fp16 / bf16 anchors,
+        # decoding and NMS class offsets (~79 * 321) shift or collapse boxes
+        cls_scores = [score.float() for score in cls_scores]
+        bbox_preds = [pred.float() for pred in bbox_preds]
+        if score_factors is not None:
+            score_factors = [factor.float() for factor in score_factors]
+        return super().predict_by_feat(
+            cls_scores,
+            bbox_preds,
+            score_factors=score_factors,
+            batch_img_metas=batch_img_metas,
+            cfg=cfg,
+            rescale=rescale,
+            with_nms=with_nms)
 
     def _predict_by_feat_single(self,
                                 cls_score_list: List[Tensor],

@@ -6,10 +6,58 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from mmcv.cnn.bricks import DropPath
 
+#: The fused (flash / memory-efficient) SDPA kernels need a head dim that is
+#: a multiple of this in fp16 / bf16; MobileViT's are 36, 48, 60 (S), 24, 30,
+#: 36 (XS) and 16, 20, 24 (XXS).
+HEAD_DIM_MULTIPLE = 8
+
+
+def padded_attention(query: torch.Tensor,
+                     key: torch.Tensor,
+                     value: torch.Tensor,
+                     dropout_p: float = 0.,
+                     multiple: int = HEAD_DIM_MULTIPLE) -> torch.Tensor:
+    """:func:`~torch.nn.functional.scaled_dot_product_attention` with the
+    head dim zero-padded to a multiple of ``multiple``, sliced back after.
+
+    The same maths as the unpadded call: zero columns add nothing to
+    ``q @ k^T``, the softmax is unchanged with the scale of the *true* head
+    dim (``head_dim ** -0.5``, passed explicitly), and the padded value
+    columns give zero outputs, which are sliced off.
+
+    Args:
+        query, key, value (Tensor): ``[B, heads, N, head_dim]``.
+        dropout_p (float): Attention dropout. Defaults to 0.
+        multiple (int): Pad the head dim up to a multiple of this.
+            Defaults to :data:`HEAD_DIM_MULTIPLE`.
+
+    Returns:
+        Tensor: ``[B, heads, N, head_dim]``.
+    """
+    head_dim = query.shape[-1]
+    pad = -head_dim % multiple
+    if pad == 0:
+        return F.scaled_dot_product_attention(
+            query, key, value, dropout_p=dropout_p)
+    # [B, heads, N, head_dim] -> [B, heads, N, head_dim + pad]
+    query, key, value = (F.pad(t, (0, pad)) for t in (query, key, value))
+    out = F.scaled_dot_product_attention(
+        query, key, value, dropout_p=dropout_p, scale=head_dim**-0.5)
+    return out[..., :head_dim]
+
+
+def _needs_padding(x: torch.Tensor) -> bool:
+    # Only CUDA fp16/bf16 has fused kernels that reject these head dims; on
+    # CPU (and in fp32) the math kernel takes any head dim, and padding would
+    # only add three copies and up to 20% more attention FLOPs (20 -> 24).
+    return x.is_cuda and x.dtype in (torch.float16, torch.bfloat16)
+
 
 class MultiheadSelfAttention(nn.Module):
     """Multi-head self-attention with a fused ``qkv`` projection, computed by
-    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    :func:`torch.nn.functional.scaled_dot_product_attention` (on CUDA in
+    fp16 / bf16 through :func:`padded_attention`, so that the fused kernels
+    accept MobileViT's head dims).
 
     Args:
         embed_dims (int): Token width ``d``.
@@ -33,11 +81,13 @@ class MultiheadSelfAttention(nn.Module):
         # [B, N, 3*d] -> [3, B, heads, N, d/heads]
         qkv = self.qkv(x).reshape(batch, num_tokens, 3, self.num_heads,
                                   dims // self.num_heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(
-            qkv[0],
-            qkv[1],
-            qkv[2],
-            dropout_p=self.attn_drop if self.training else 0.)
+        query, key, value = qkv.unbind(0)
+        dropout_p = self.attn_drop if self.training else 0.
+        if _needs_padding(query):
+            out = padded_attention(query, key, value, dropout_p=dropout_p)
+        else:
+            out = F.scaled_dot_product_attention(
+                query, key, value, dropout_p=dropout_p)
         # [B, heads, N, d/heads] -> [B, N, d]
         out = out.transpose(1, 2).reshape(batch, num_tokens, dims)
         return self.proj(out)

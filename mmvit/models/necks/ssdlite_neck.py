@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmvit.registry import MODELS
+from ..layers import check_batch_norm_batch
 
 
 @MODELS.register_module()
@@ -111,15 +112,9 @@ class SSDLiteNeck(BaseModule):
                 "model.neck.in_channels to the backbone's out_channels")
         outs = list(inputs)
         x = outs[-1]
-        if self.training and x.shape[0] == 1 and any(
-                type(m) in (nn.BatchNorm2d, nn.BatchNorm1d)
-                for m in self.modules()):
-            # else torch fails deep inside BN on the 1x1 levels
-            raise ValueError(
-                'SSDLite cannot train on a batch of one image: BatchNorm on '
-                'its 1x1 levels needs more than one value per channel. Use '
-                'batch_size >= 2, and train_dataloader.drop_last=True when '
-                'the dataset size leaves a last batch of one')
+        # else torch fails deep inside BN on the 1x1 levels
+        check_batch_norm_batch(self.extra_layers, x.shape[0], 'SSDLite',
+                               'its 1x1 levels')
         for layer in self.extra_layers:
             x = layer(x)  # [B, C, H, W] -> [B, C', ceil(H/2), ceil(W/2)]
             outs.append(x)
