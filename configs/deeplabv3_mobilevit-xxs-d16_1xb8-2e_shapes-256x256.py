@@ -13,6 +13,7 @@ _base_ = [
     './_base_/datasets/shapes_seg.py',
     'mmseg::_base_/default_runtime.py',
     './_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
+    './_base_/schedules/shapes_demo.py',
 ]
 log_processor = dict(by_epoch=True)  # epoch-based schedule
 custom_imports = dict(
@@ -58,17 +59,14 @@ model = dict(
             checkpoint=pretrained,
             prefix='backbone.')),
     decode_head=dict(in_channels=80, num_classes=4, norm_cfg=norm_cfg))
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
+optim_wrapper = _base_.shapes_demo.optim_wrapper
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    _base_.shapes_demo.warmup,
     dict(
-        type='CosineAnnealingLR',
+        _base_.shapes_demo.cosine,
         T_max=max_epochs,
         eta_min_ratio=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 # a short run: EMA with a time constant of ~50 iterations instead of 2000
@@ -79,10 +77,10 @@ custom_hooks = [
         momentum=0.02,
         update_buffers=True,
         priority=49),
-    dict(type='mmvit.MidEpochResumeHook'),  # says what a resume retrains
+    _base_.shapes_demo.mid_epoch_resume_hook,
 ]
 default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    logger=_base_.shapes_demo.logger,
+    checkpoint=dict(_base_.shapes_demo.checkpoint, interval=max_epochs))
 env_cfg = dict(cudnn_benchmark=False)
 auto_scale_lr = dict(base_batch_size=8)

@@ -5,19 +5,23 @@
 # fine-tunes from ImageNet weights; evaluated with mmdet's CocoMetric:
 #   python tools/train.py configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py
 #   python tools/train.py configs/ssdlite_mobilevit_xxs_shapes.py
-# The COCO model with 3 classes at 256x256, where the SSDLite anchors match
+# The COCO model (ssdlite_mobilevit-xxs_4xb32-200e_coco.py: the same bases
+# but the data) with 3 classes at 256x256, where the SSDLite anchors match
 # the objects (at 128 px half of them have no anchor with IoU >= 0.5); plain
 # BN for one CPU process.
-_base_ = './ssdlite_mobilevit-xxs_4xb32-200e_coco.py'
+_base_ = [
+    './_base_/models/ssdlite_mobilevit-s.py',
+    './_base_/datasets/shapes_det.py',
+    'mmdet::_base_/default_runtime.py',
+    './_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
+    './_base_/schedules/shapes_demo.py',
+]
 custom_imports = dict(
     imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 
-dataset_type = 'mmvit.ShapesDetDataset'
-data_root = 'data/shapes/'
-num_train, num_val = 2400, 200
 max_epochs = 3
 num_classes = 3
-input_size = 256
+input_size = _base_.input_size  # of the data (shapes_det.py)
 # written by stage 1 (the demo passes its own path)
 pretrain_config = 'configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py'
 pretrained = 'work_dirs/mobilevit-xxsmall_1xb32_shapes/epoch_2.pth'
@@ -25,14 +29,14 @@ pretrained = 'work_dirs/mobilevit-xxsmall_1xb32_shapes/epoch_2.pth'
 norm_cfg = dict(type='BN')  # SyncBN needs GPUs, also when distributed
 model = dict(
     backbone=dict(
+        arch='xx_small',
         norm_cfg=norm_cfg,
         init_cfg=dict(
-            _delete_=True,
-            type='Pretrained',
-            checkpoint=pretrained,
-            prefix='backbone.')),
-    neck=dict(norm_cfg=norm_cfg),
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    # the XXS channels, as in ssdlite_mobilevit-xxs_4xb32-200e_coco.py
+    neck=dict(in_channels=(64, 80), norm_cfg=norm_cfg),
     bbox_head=dict(
+        in_channels=(64, 80, 256, 128, 128, 64),
         norm_cfg=norm_cfg,
         num_classes=num_classes,
         anchor_generator=dict(input_size=input_size),
@@ -53,80 +57,28 @@ model = dict(
                           dict(name='reg_convs')])
         ]))
 
-train_pipeline = [
-    dict(type='mmvit.LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='PackDetInputs'),
-]
-test_pipeline = [
-    # mmcv's loader by its name: DetInferencer looks it up in the test
-    # pipeline
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
-        pipeline=train_pipeline,
-        num_train=num_train,
-        num_val=num_val))
-val_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    persistent_workers=True,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        num_train=num_train,
-        num_val=num_val))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
-    metric='bbox',
-    format_only=False)
-test_evaluator = val_evaluator
-
 # the recipe (AdamW, warm-up, cosine) squeezed into ~840 iterations; no EMA
 # (too short a run for it to help)
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
+optim_wrapper = _base_.shapes_demo.optim_wrapper
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    _base_.shapes_demo.warmup,
     dict(
-        type='CosineAnnealingLR',
+        _base_.shapes_demo.cosine,
         T_max=max_epochs,
         eta_min=1e-5,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        end=max_epochs),
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 custom_hooks = [
-    dict(type='CheckInvalidLossHook', interval=50),
-    dict(type='mmvit.MidEpochResumeHook'),  # says what a resume retrains
+    _base_.shapes_demo.check_invalid_loss_hook,
+    _base_.shapes_demo.mid_epoch_resume_hook,
 ]
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    logger=_base_.shapes_demo.logger,
+    # best-mAP bookkeeping of the COCO config
+    checkpoint=dict(
+        _base_.shapes_demo.checkpoint,
+        interval=max_epochs,
+        save_best='coco/bbox_mAP',
+        rule='greater'))
 auto_scale_lr = dict(base_batch_size=8)

@@ -1,8 +1,12 @@
 """Runtime fixes that let the pinned OpenMMLab stack run beside torch 2.13 (CPU).
 
-Everything here is applied by ``import mmvit`` (and, for the torchvision hook, by the
-one-line ``mmvit_compat.pth`` that ``tools/install.sh`` drops into the venv so that
-stock OpenMMLab scripts benefit too). Nothing here edits installed packages.
+:func:`apply` installs every fix below in one call; ``import mmvit`` (hence any
+``import mmvit.*``, ``mmvit.apis`` used by all tools included) calls it. It is
+idempotent and imports nothing: each fix runs when the module it fixes is first
+imported (or at once, if it already is), so ``import mmvit`` stays cheap and works
+without mmdet. The one-line ``mmvit_compat.pth`` that ``tools/install.sh`` drops into
+the venv installs the torchvision hook for stock OpenMMLab scripts too. Nothing
+here edits installed packages.
 
 * PyPI's ``torchvision==0.28.0`` is a CUDA build: beside the CPU torch its ``_C.so``
   cannot load, and ``torchvision/_meta_registrations.py`` then registers fake kernels
@@ -20,8 +24,8 @@ stock OpenMMLab scripts benefit too). Nothing here edits installed packages.
 * mmdet 3.3's ``SSDHead`` never sets ``loss_cls``, which its own
   ``predict`` path reads (``AttributeError``): mmdet's SSD / SSDLite models
   (the demo's peer) train but cannot test. ``patch_mmdet_ssd_head`` gives the
-  class ``loss_cls = None`` (what mmvit's SSDLite head sets); it runs where
-  mmdet is imported anyway (``mmvit.models.dense_heads``).
+  class ``loss_cls = None`` (what mmvit's SSDLite head sets), right after
+  ``mmdet.models.dense_heads`` is imported.
 """
 
 import importlib.abc
@@ -126,7 +130,75 @@ def patch_mmdet_ssd_head() -> None:
         SSDHead.loss_cls = None
 
 
+class _FixingLoader(importlib.abc.Loader):
+    """Executes a module with its own loader, then runs the fixes of it.
+    The module keeps its own loader (``__loader__``, ``__spec__.loader``)."""
+
+    def __init__(self, loader, fixes):
+        self.loader = loader
+        self.fixes = fixes
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        if getattr(module, '__loader__', None) is self:
+            module.__loader__ = self.loader
+        spec = getattr(module, '__spec__', None)
+        if spec is not None and spec.loader is self:
+            spec.loader = self.loader
+        self.loader.exec_module(module)
+        for fix in self.fixes:
+            fix()
+
+    def __getattr__(self, name):  # get_source, get_filename, is_package, ...
+        return getattr(self.loader, name)
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    """Runs fixes right after named modules are first imported."""
+
+    def __init__(self):
+        self.fixes = {}  # module name -> fixes to run once it is executed
+
+    def add(self, name: str, fix) -> None:
+        if name in sys.modules:  # already imported: fix it now
+            fix()
+        elif fix not in self.fixes.setdefault(name, []):
+            self.fixes[name].append(fix)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.fixes:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None  # not installed: nothing to fix
+        if spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        spec.loader = _FixingLoader(spec.loader, self.fixes.pop(fullname))
+        return spec
+
+
+def _post_import_finder() -> _PostImportFinder:
+    for finder in sys.meta_path:
+        if isinstance(finder, _PostImportFinder):
+            return finder
+    finder = _PostImportFinder()
+    sys.meta_path.insert(0, finder)
+    return finder
+
+
 def apply() -> None:
-    """Apply the import-free fixes of this module (idempotent); the
-    checkpoint loader is installed by ``mmvit.models`` and the tools."""
+    """Install every runtime fix of this module (idempotent, imports
+    nothing): the torchvision hook, the safe checkpoint loader (when
+    ``mmengine.runner.checkpoint`` is imported) and the ``SSDHead`` patch
+    (when ``mmdet.models.dense_heads`` is imported; never without mmdet)."""
     install_torchvision_hook()
+    finder = _post_import_finder()
+    finder.add('mmengine.runner.checkpoint', install_checkpoint_loader)
+    finder.add('mmdet.models.dense_heads', patch_mmdet_ssd_head)

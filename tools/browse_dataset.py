@@ -5,11 +5,15 @@ included), for mmdet, mmseg and mmpretrain configs.
         [--split train|val|test] [--show] [--cfg-options k=v ...]
 """
 import argparse
+import copy
 import os.path as osp
 
 import mmvit  # noqa: F401 (compatibility fixes first)
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
+
+from mmvit.apis import load_config
+from mmvit.utils import check_config
 
 
 def parse_args(argv=None):
@@ -48,9 +52,13 @@ def _to_image(inputs):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, cfg_options=args.cfg_options)
+    # missing data files: one message, as tools/train.py does; the model is
+    # not built here, so its checks (pretrained checkpoints, wiring) are not
+    # made: a demo's data can be browsed before its pretraining stage ran
+    data_cfg = copy.deepcopy(cfg)
+    data_cfg.pop('model', None)
+    check_config(data_cfg, 'test' if args.split == 'test' else 'train')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
 
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)

@@ -12,8 +12,8 @@ import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 
-from mmvit.utils import (build_runner, check_config, load_config,
-                         prepare_distributed)
+from mmvit.apis import build_runner, load_config, prepare_distributed
+from mmvit.utils import check_config
 
 
 def parse_args(argv=None):

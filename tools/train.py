@@ -14,8 +14,8 @@ import os.path as osp
 import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 
-from mmvit.utils import (build_runner, check_config, check_training_device,
-                         load_config, prepare_distributed)
+from mmvit.apis import build_runner, load_config, prepare_distributed
+from mmvit.utils import check_config, check_training_device
 
 
 def parse_args(argv=None):

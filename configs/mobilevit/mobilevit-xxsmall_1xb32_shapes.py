@@ -6,7 +6,10 @@
 # The shapes detection and segmentation demos start from its checkpoint
 # (init_cfg=dict(type='Pretrained', prefix='backbone.')), as the COCO / VOC
 # configs start from converted ImageNet weights.
-_base_ = ['./mobilevit-xxsmall_8xb128_in1k.py']
+_base_ = [
+    './mobilevit-xxsmall_8xb128_in1k.py',
+    '../_base_/schedules/shapes_demo.py',
+]
 custom_imports = dict(
     imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 
@@ -77,20 +80,14 @@ test_evaluator = val_evaluator
 
 # the recipe (AdamW, warm-up, cosine) squeezed into a few hundred
 # iterations; no EMA (too short a run for it to help)
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
+optim_wrapper = _base_.shapes_demo.optim_wrapper
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+    _base_.shapes_demo.warmup,
+    dict(_base_.shapes_demo.cosine, eta_min=1e-5, end=max_epochs),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-custom_hooks = [dict(type='mmvit.MidEpochResumeHook')]
+custom_hooks = [_base_.shapes_demo.mid_epoch_resume_hook]
 default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+    logger=_base_.shapes_demo.logger,
+    checkpoint=dict(_base_.shapes_demo.checkpoint, interval=max_epochs))
 auto_scale_lr = dict(base_batch_size=32)

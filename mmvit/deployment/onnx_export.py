@@ -32,7 +32,6 @@ CPU (detached) before it becomes a numpy array.
 """
 import copy
 import itertools
-import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -41,6 +40,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+
+# the model of a config: mmvit.apis.build_model (eval mode on CPU, SyncBN
+# reverted, the checkpoint loaded strictly)
+from mmvit.apis import build_model
+# re-export for one release (issue 15)
+from mmvit.apis import load_weights  # noqa: F401
 
 from .fuse import switch_to_deploy
 
@@ -90,46 +95,6 @@ def infer_task(model: nn.Module) -> str:
     if hasattr(model, 'head') and hasattr(model, 'backbone'):
         return 'classifier'
     return 'backbone'
-
-
-def build_model(config, checkpoint: Optional[str] = None) -> nn.Module:
-    """The model of ``config`` (a path or an mmengine ``Config``) in eval
-    mode on CPU, SyncBN reverted to BN and ``checkpoint`` loaded strictly.
-
-    Raises:
-        FileNotFoundError: the config or the checkpoint does not exist.
-        ValueError: the checkpoint's weights do not fit the model.
-    """
-    from mmengine.config import Config
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, DefaultScope
-
-    if isinstance(config, str):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file not found: {config}')
-        config = Config.fromfile(config)
-    # the config's scope for this build only (none is left behind); no
-    # init_weights(), so no pretrained download: weights come from checkpoint
-    with DefaultScope.overwrite_default_scope(config.get('default_scope')):
-        model = MODELS.build(config.model)
-    model = revert_sync_batchnorm(model)
-    if checkpoint is not None:
-        load_weights(model, checkpoint)
-    return model.eval()
-
-
-def load_weights(model: nn.Module, checkpoint: str) -> None:
-    """Load ``checkpoint`` (an mmengine / mmvit ``.pth``) into ``model``,
-    every key and shape matching."""
-    from mmengine.runner import load_checkpoint
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    try:
-        load_checkpoint(
-            model, checkpoint, map_location='cpu', strict=True, logger=None)
-    except (RuntimeError, KeyError) as err:
-        raise ValueError(f'checkpoint {checkpoint} does not match the model '
-                         f'of the config: {str(err)[:2000]}') from err
 
 
 def check_input_shape(height: int, width: int) -> None:

@@ -11,6 +11,7 @@ from .backbones import MobileViT
 _OPTIONAL = {
     'heads': 'mmpretrain',
     'necks': 'mmdet',
+    'task_modules': 'mmdet',
     'dense_heads': 'mmdet',
     'decode_heads': 'mmseg',
     'segmentors': 'mmseg',

@@ -1,6 +1,7 @@
 """Interrupted training resumes (issue 11, point 4).
 
-A real ``tools/train.py`` run of the MobileViT ImageNet config (XXS, the
+A real ``tools/train.py`` run of the MobileViT ImageNet config (XXS, HEAD's
+table whose batch shrinks with the image area; the
 multi-scale variable-batch sampler, tiny generated images) is killed with
 SIGKILL after an iteration checkpoint, in the middle of an epoch, and
 resumed with ``--resume``: ``mmvit.MidEpochResumeHook`` skips the batches
@@ -39,7 +40,7 @@ from mmvit.utils import build_runner, load_config
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(osp.dirname(HERE))
 IMAGENET_CFG = osp.join(REPO_ROOT, 'configs', 'mobilevit',
-                        'mobilevit-xxsmall_8xb128_in1k.py')
+                        'mobilevit-xxsmall_8xb128-cvnets-head_in1k.py')
 
 RECORD_ENV = 'MMVIT_RESUME_TEST_RECORD'  # JSON-lines file of the recorder
 HOLD_ENV = 'MMVIT_RESUME_TEST_HOLD_AT'  # iteration to stop before

@@ -62,7 +62,6 @@ threads); ``--groups``, ``--archs`` and ``--batch-repeats 1`` cut it.
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -73,12 +72,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 
-import mmvit  # noqa: F401  (applies the runtime fixes)
-from mmvit.utils import count_flops, load_config
-
+from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
 from mmvit.deployment import switch_to_deploy
+from mmvit.utils.flops import TensorMode, count_flops
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
@@ -230,38 +227,13 @@ def num_params(module: nn.Module) -> int:
 
 
 def build_from_config(path: str, test_cfg: Optional[dict] = None):
-    """The model of an mmdet / mmseg config, random init, in eval mode."""
-    from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, DefaultScope, init_default_scope
+    """The model of an mmdet / mmseg config, random init, in eval mode
+    (SyncBN -> BN: no process group here, and peers run plain BN)."""
     cfg = load_config(path)
     cfg.model.backbone.init_cfg = None  # no pretrained checkpoint here
     if test_cfg is not None:
         cfg.model.test_cfg = dict(test_cfg)
-    scope = cfg.get('default_scope', 'mmengine')
-    init_default_scope(scope)
-    with DefaultScope.overwrite_default_scope(scope):
-        # SyncBN -> BN: no process group here, and peers run plain BN
-        model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        model.init_weights()
-    finally:
-        logger.setLevel(level)
-    model.eval()
-    return model
-
-
-class _TensorMode(nn.Module):
-    """``model(x, mode='tensor')`` as a module, for FLOP counting."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model(x, mode='tensor')
+    return build_model(cfg, init_weights=True)
 
 
 class _Features(nn.Module):
@@ -401,7 +373,7 @@ def _config_cases(group: str, arch: Optional[str], name: str, kind: str,
         model = build()
         if case_kind == 'deploy':
             model = _deployed(model, args)
-        flops = _flops(_TensorMode(model), size)
+        flops = _flops(TensorMode(model), size)
         params = num_params(model)
         model = _prepare(model, args, networks)
         cases.append(

@@ -8,11 +8,9 @@ head, without pre- or post-processing), attention included.
 import argparse
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import MODELS, DefaultScope, init_default_scope
 
-import mmvit  # noqa: F401  (applies the runtime fixes)
-from mmvit.utils import count_flops
+from mmvit.apis import build_model  # (applies the runtime fixes too)
+from mmvit.utils.flops import TensorMode, count_flops
 
 
 def parse_args(argv=None):
@@ -30,25 +28,11 @@ def parse_args(argv=None):
 
 def get_flops(config: str, shape=(256, 256)):
     """Return ``(params, flops)`` of the config's model at ``shape``."""
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.get('default_scope', 'mmengine'))
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        model = MODELS.build(cfg.model)
-    model.eval()
+    model = build_model(config)
     params = sum(p.numel() for p in model.parameters())
     inputs = torch.rand(1, 3, *shape)
-
-    class TensorMode(torch.nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, x):
-            return self.model(x, mode='tensor')
-
     with torch.no_grad():
-        flops = count_flops(TensorMode(), (inputs, ))
+        flops = count_flops(TensorMode(model), (inputs, ))
     return params, flops
 
 

@@ -16,7 +16,6 @@ task and variant) or, for a bare backbone, ``mmvit.MobileViT``. A mismatch
 stops with the expected variant and the missing / unexpected keys.
 """
 import argparse
-import copy
 import functools
 import os
 import os.path as osp
@@ -25,7 +24,7 @@ from typing import Optional
 
 import torch
 
-import mmvit  # noqa: F401  (applies the runtime fixes)
+from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
 from mmvit.models import MobileViT
 from mmvit.models.utils import (FORMATS, convert_state_dict,
                                 detect_format_and_arch)
@@ -117,20 +116,15 @@ def load_state_dict(path: str) -> dict:
 @functools.lru_cache(maxsize=None)
 def _read_config(path: str):
     # parsing a config that inherits `mmseg::` / `mmdet::` bases reads the
-    # toolbox's metafiles: seconds, so once per file is enough
-    from mmengine.config import Config
-    return Config.fromfile(path)
+    # toolbox's metafiles: seconds, so once per file is enough (build_model
+    # does not modify it)
+    return load_config(path)
 
 
-def build_model(config: str) -> torch.nn.Module:
-    """Build the model of an mmvit config in its toolbox's scope (weights
-    are not initialised: nothing is read from disk)."""
-    from mmengine.registry import MODELS, DefaultScope, init_default_scope
-    cfg = _read_config(osp.abspath(config))
-    scope = cfg.get('default_scope', 'mmvit')
-    init_default_scope(scope)
-    with DefaultScope.overwrite_default_scope(scope):
-        return MODELS.build(copy.deepcopy(cfg.model))
+def _build(config: str) -> torch.nn.Module:
+    """The model of an mmvit config in its toolbox's scope (weights are not
+    initialised: nothing is read from disk)."""
+    return build_model(_read_config(osp.abspath(config)))
 
 
 def config_arch(config: str) -> Optional[str]:
@@ -155,7 +149,7 @@ def check_loads(state_dict: dict,
             target = f'mmvit MobileViT {expected_arch or arch!r}'
         else:
             expected_arch = expected_arch or config_arch(config) or arch
-            model = build_model(config).backbone
+            model = _build(config).backbone
             target = (f'mmvit MobileViT {expected_arch!r} '
                       f'(backbone of {osp.relpath(config)})')
         expected = {f'backbone.{k}': v for k, v in model.state_dict().items()}
@@ -163,7 +157,7 @@ def check_loads(state_dict: dict,
     else:
         config = config or default_config(task, expected_arch or arch)
         expected_arch = expected_arch or config_arch(config) or arch
-        model = build_model(config)
+        model = _build(config)
         expected, given = model.state_dict(), state_dict
         target = (f'mmvit MobileViT {expected_arch!r} '
                   f'({osp.relpath(config)})')

@@ -1,7 +1,7 @@
 """Batch samplers for mmengine runners."""
-from .multi_scale_variable_batch_sampler import (
-    MultiScaleVariableBatchSampler, SizedIndex)
-from .scale_table import ScaleBatch, build_scale_table, min_batches_for
+# re-export for one release (issue 15): they live in mmvit.datasets.multiscale
+from ..multiscale import (MultiScaleVariableBatchSampler, ScaleBatch,
+                          SizedIndex, build_scale_table, min_batches_for)
 
 __all__ = [
     'MultiScaleVariableBatchSampler', 'ScaleBatch', 'SizedIndex',

@@ -1,7 +1,8 @@
 """Data transforms."""
+# re-export for one release (issue 15): it lives in mmvit.datasets.multiscale
+from ..multiscale.transform import SAMPLED_SIZE_KEY, SampledSizeTransform
 from .filter_crowd_boxes import FilterCrowdBoxes
 from .loading import LoadImageFromFileChecked
-from .sampled_size import SAMPLED_SIZE_KEY, SampledSizeTransform
 from .seg_map import CheckSegMap
 from .ssd_random_crop import SSDRandomCrop
 
