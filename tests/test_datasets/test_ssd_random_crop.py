@@ -172,12 +172,18 @@ def test_crop_sides_and_area_follow_the_rule():
         transform._try_crops(0.05, size, size, boxes) for _ in range(draws)
     ])
     sides = (patches[:, 2:] - patches[:, :2]) / size  # [N, 2] (w, h)
-    # integer truncation moves each side by < 1 px
+    # truncating both edges to integers moves each side by < 1 px either
+    # way (int(left + w) - int(left) lies in (w - 1, w + 1))
     px = 1 / size
     assert (sides >= 0.3 - px).all() and (sides <= 1).all()
-    aspect = sides[:, 1] / sides[:, 0]
-    assert (aspect >= 0.5 * (1 - px / 0.3) - 1e-12).all()
-    assert (aspect <= 2 * (1 + px / 0.3) + 1e-12).all()
+    # drawn h / w in [0.5, 2] with w >= a = 0.3 * size px: the kept ratio
+    # lies in ((0.5 w - 1) / (w + 1), (2 w + 1) / (w - 1)), widest at w = a
+    aspect = patches[:, 3] - patches[:, 1], patches[:, 2] - patches[:, 0]
+    aspect = aspect[0] / aspect[1]
+    a = 0.3 * size
+    rounding = 1 + 4 * np.finfo(np.float64).eps  # of the two divisions
+    assert (aspect * rounding >= (0.5 * a - 1) / (a + 1)).all()
+    assert (aspect <= (2 * a + 1) / (a - 1) * rounding).all()
     # the area fraction per bin; truncation moves it by < 2 px / size, which
     # moves a bin's probability by < 2 edges * density (< ln(1/0.3) / 0.49
     # / P(aspect ok) <= 3) * 2 px / size
