@@ -658,10 +658,12 @@ _HEADER = """\
 _base_ = {base!r}
 """
 
-_DET = _HEADER + """\
+# both sized configs: data, loaders, 1 epoch; the detector adds CocoMetric
+_SIZED_DATA = """\
 data_root = {root!r}
 model = dict(backbone=dict(init_cfg=None))
-# drop_last: a last batch of one image cannot train BN on the 1x1 levels
+# drop_last: a last batch of one image cannot train BN (SSDLite's 1x1
+# levels, the ASPP image pool)
 train_dataloader = dict(
     drop_last=True,
     dataset=dict(data_root=data_root, num_train={num_train},
@@ -670,27 +672,16 @@ val_dataloader = dict(
     dataset=dict(data_root=data_root, num_train={num_train},
                  num_val={num_val}))
 test_dataloader = val_dataloader
+"""
+_SIZED_SCHEDULE = """\
+train_cfg = dict(max_epochs=1, val_interval=1)
+default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1))
+"""
+_DET = _HEADER + _SIZED_DATA + """\
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1))
-"""
-
-_SEG = _HEADER + """\
-data_root = {root!r}
-model = dict(backbone=dict(init_cfg=None))
-# drop_last: a last batch of one image cannot train BN on the 1x1 levels
-train_dataloader = dict(
-    drop_last=True,
-    dataset=dict(data_root=data_root, num_train={num_train},
-                 num_val={num_val}))
-val_dataloader = dict(
-    dataset=dict(data_root=data_root, num_train={num_train},
-                 num_val={num_val}))
-test_dataloader = val_dataloader
-train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1))
-"""
+""" + _SIZED_SCHEDULE
+_SEG = _HEADER + _SIZED_DATA + _SIZED_SCHEDULE
 
 # the repository config trains without EMA (too short a run); the smoke test
 # adds mmengine's EMAHook back to check its state across --resume
