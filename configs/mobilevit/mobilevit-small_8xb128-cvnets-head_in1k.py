@@ -12,18 +12,8 @@ _base_ = ['./mobilevit-small_8xb128_in1k.py']
 
 train_dataloader = dict(
     batch_sampler=dict(clamp_to_base_batch=False, batch_size_divisor=1))
+# the paper config's warm-up (2e-4 -> 2e-3) and cosine, warm-up 20k long
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=0.1,  # 2e-4 -> 2e-3
-        by_epoch=False,
-        begin=0,
-        end=20000),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=0.0002,
-        by_epoch=True,
-        begin=0,
-        end=300,
-        convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], end=20000),
+    _base_.param_scheduler[1],
 ]
