@@ -39,10 +39,28 @@ from mmvit import compat
 compat.apply()
 
 __all__ = [
-    'GPUExpectationWarning', 'build_model', 'build_runner', 'gpu_expectations',
+    'TASKS', 'GPUExpectationWarning', 'build_model', 'build_runner',
+    'gpu_expectations', 'model_task',
     'init_cpu_process_group', 'load_config', 'load_weights',
     'prepare_distributed'
 ]
+
+
+# What a model (or a checkpoint) is for: the one vocabulary of every tool
+# (ONNX export, the converters, the benchmark).
+TASKS = ('backbone', 'classifier', 'detector', 'segmentor')
+
+
+def model_task(model: nn.Module) -> str:
+    """``'detector'``, ``'segmentor'``, ``'classifier'`` or ``'backbone'``
+    from the parts a built model has."""
+    if hasattr(model, 'bbox_head'):
+        return 'detector'
+    if hasattr(model, 'decode_head'):
+        return 'segmentor'
+    if hasattr(model, 'head') and hasattr(model, 'backbone'):
+        return 'classifier'
+    return 'backbone'
 
 
 # ------------------------------------------------------------------ configs

@@ -4,7 +4,7 @@ import importlib
 import importlib.util
 
 from .. import compat
-from . import backbones, layers, utils
+from . import backbones, layers
 from .backbones import MobileViT
 
 # sub-package -> the toolbox it builds on
@@ -23,4 +23,4 @@ for _name, _toolbox in _OPTIONAL.items():
 
 compat.install_checkpoint_loader()
 
-__all__ = ['backbones', 'layers', 'utils', 'MobileViT']
+__all__ = ['backbones', 'layers', 'MobileViT']

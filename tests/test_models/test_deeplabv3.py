@@ -354,7 +354,7 @@ def test_released_cvnets_layout_loads_into_the_segmentor():
     ``seg_head.aspp.aspp_layer.convs.{0..4}``, ``...project``,
     ``seg_head.classifier``), and a checkpoint in that layout loads back
     strictly and predicts the same logits."""
-    from mmvit.models.utils import cvnets_to_mmvit, mmvit_to_cvnets
+    from mmvit.converters import cvnets_to_mmvit, mmvit_to_cvnets
     name = 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'
     source = build_segmentor(name).eval()
     for module in source.modules():  # non-trivial BN statistics

@@ -198,14 +198,14 @@ def test_wrong_variant_names_the_expected_one(tmp_path):
 
 
 def test_unknown_keys_are_never_dropped(tmp_path):
-    from mmvit.models.utils import cvnets_to_mmvit, mmvit_to_cvnets
+    from mmvit.converters import cvnets_to_mmvit, mmvit_to_cvnets
     state = mmvit_to_cvnets(_xx_small_classifier_state_mmvit())
     assert 'classifier.fc.weight' in state and 'conv_1.block.conv.weight' in \
         state
     state['layer_5.1.extra.weight'] = torch.zeros(1)
     with pytest.raises(
             ValueError,
-            match=r"1 key\(s\) of this cvnets classification checkpoint "
+            match=r"1 key\(s\) of this cvnets classifier checkpoint "
             r"have no place in mmvit: \['layer_5.1.extra.weight'\]"):
         cvnets_to_mmvit(state)
     src = tmp_path / 'cvnets.pt'
@@ -215,12 +215,12 @@ def test_unknown_keys_are_never_dropped(tmp_path):
 
 
 def _xx_small_classifier_state_mmvit():
-    from mmvit.models.utils import mmpretrain_to_mmvit
+    from mmvit.converters import mmpretrain_to_mmvit
     return mmpretrain_to_mmvit(_xx_small_classifier_state())
 
 
 def test_other_bad_inputs(tmp_path):
-    from mmvit.models.utils import convert_state_dict, hf_to_mmvit
+    from mmvit.converters import convert_state_dict, hf_to_mmvit
     tool = converter()
     mmvit_state = _xx_small_classifier_state_mmvit()
     with pytest.raises(ValueError, match='already in the mmvit layout'):
@@ -249,7 +249,7 @@ def test_other_bad_inputs(tmp_path):
 
 def test_cvnets_round_trip_of_a_classifier():
     """mmvit -> cvnets -> mmvit is the identity (keys and tensors)."""
-    from mmvit.models.utils import cvnets_to_mmvit, mmvit_to_cvnets
+    from mmvit.converters import cvnets_to_mmvit, mmvit_to_cvnets
     state = _xx_small_classifier_state_mmvit()
     back = cvnets_to_mmvit(mmvit_to_cvnets(state))
     assert list(back) == list(state)

@@ -25,27 +25,29 @@ from typing import Optional
 import torch
 
 from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
+from mmvit.converters import (FORMAT_NAMES, FORMATS, FormatMismatchError,
+                              convert_state_dict, detect_format_and_arch,
+                              load_state_dict)
 from mmvit.models import MobileViT
-from mmvit.models.utils import (FORMATS, convert_state_dict,
-                                detect_format_and_arch)
+from mmvit.models.backbones.mobilevit import short_name
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ARCHS = ('small', 'x_small', 'xx_small')
-_SHORT = {'small': 's', 'x_small': 'xs', 'xx_small': 'xxs'}
-_LONG = {'small': 'small', 'x_small': 'xsmall', 'xx_small': 'xxsmall'}
+ARCHS = tuple(MobileViT.arch_settings)
 
 
 def default_config(task: str, arch: str) -> Optional[str]:
     """mmvit's config of ``task`` for ``arch`` (None for a bare backbone)."""
-    if task == 'classification':
-        name = f'mobilevit/mobilevit-{_LONG[arch]}_8xb128_in1k.py'
-    elif task == 'segmentation':
-        name = f'deeplabv3_mobilevit_{_SHORT[arch]}_voc.py'
-    elif task == 'detection':
-        name = f'ssdlite_mobilevit_{_SHORT[arch]}_coco.py'
-    else:
+    short = short_name(arch)
+    names = {
+        'classifier':
+        f'mobilevit/mobilevit-{arch.replace("_", "")}_8xb128_in1k.py',
+        'segmentor': f'deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
+        'voc12aug-512x512.py',
+        'detector': f'ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
+    }
+    if task not in names:
         return None
-    return osp.join(REPO_ROOT, 'configs', name)
+    return osp.join(REPO_ROOT, 'configs', names[task])
 
 
 def parse_args(argv=None):
@@ -82,35 +84,6 @@ def parse_args(argv=None):
         help='cvnets SSDLite only: anchors per location of each level '
         '(defaults to 6 6 6 6 6 4)')
     return parser.parse_args(argv)
-
-
-def load_state_dict(path: str) -> dict:
-    """Read a checkpoint without running pickled code; unwrap
-    ``state_dict`` / ``model_state_dict`` / ``model``."""
-    if osp.isdir(path):  # an HF / timm hub folder
-        for name in ('model.safetensors', 'pytorch_model.bin',
-                     'pytorch_model.pth'):
-            if osp.isfile(osp.join(path, name)):
-                path = osp.join(path, name)
-                break
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu')
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'{path} holds a {type(checkpoint).__name__}, not a '
-                         'state dict')
-    for wrapper in ('state_dict', 'model_state_dict', 'model'):
-        if isinstance(checkpoint.get(wrapper), dict):
-            checkpoint = checkpoint[wrapper]
-            break
-    not_tensors = [k for k, v in checkpoint.items() if not torch.is_tensor(v)]
-    if not_tensors:
-        raise ValueError(f'{path} is not a state dict: {not_tensors[:5]} are '
-                         'not tensors')
-    return checkpoint
 
 
 @functools.lru_cache(maxsize=None)
@@ -199,7 +172,13 @@ def convert(src: str,
             raise ValueError('--num-anchors applies to cvnets SSDLite '
                              f'checkpoints only, this one is {found_fmt}')
         options['num_anchors'] = tuple(num_anchors)
-    converted, info = convert_state_dict(state_dict, fmt, **options)
+    try:
+        converted, info = convert_state_dict(state_dict, fmt, **options)
+    except FormatMismatchError as err:  # name the command-line option
+        raise ValueError(
+            f'expected {FORMAT_NAMES[err.expected]} checkpoint (--format '
+            f'{err.expected}), but its keys are in the {err.found} '
+            'layout') from None
     expected_arch = arch
     if expected_arch is None and config is not None:
         expected_arch = config_arch(config)

@@ -57,14 +57,24 @@ class StageSetting:
         return cls(**cfg)
 
 
-def _mv2(out_channels, stride, expand_ratio, num_blocks):
-    return StageSetting('mv2', out_channels, stride, expand_ratio, num_blocks)
+def _mv2(*, out_channels: int, stride: int, expand_ratio: float,
+         num_blocks: int) -> StageSetting:
+    """A run of ``num_blocks`` MV2 blocks (the first with ``stride``)."""
+    return StageSetting(
+        'mv2',
+        out_channels=out_channels,
+        stride=stride,
+        expand_ratio=expand_ratio,
+        num_blocks=num_blocks)
 
 
-def _vit(out_channels, expand_ratio, transformer_dim, num_transformer_blocks):
+def _vit(*, out_channels: int, expand_ratio: float, transformer_dim: int,
+         num_transformer_blocks: int) -> StageSetting:
+    """A stride-2 MV2 block and a MobileViT block (FFN width 2d, 4 heads,
+    2x2 patches)."""
     return StageSetting(
         'mobilevit',
-        out_channels,
+        out_channels=out_channels,
         stride=2,
         expand_ratio=expand_ratio,
         transformer_dim=transformer_dim,
@@ -72,39 +82,61 @@ def _vit(out_channels, expand_ratio, transformer_dim, num_transformer_blocks):
         num_transformer_blocks=num_transformer_blocks)
 
 
-# Table 4 of the paper / ml-cvnets `config/mobilevit.py`; every row is
-# (out_channels, stride, expand_ratio, num_blocks) for MV2 stages and
-# (out_channels, expand_ratio, transformer_dim, num_transformer_blocks) for
-# MobileViT stages (ffn_dim = 2 * transformer_dim, 4 heads, 2x2 patches).
+# Table 4 of the paper / ml-cvnets `config/mobilevit.py`. `short_name` is the
+# variant's name in config files (`ssdlite_mobilevit_s_coco.py`), in timm
+# (`mobilevit_s`) and in the paper (S / XS / XXS); `drop_rate` is the
+# recipe's transformer dropout.
 ARCH_SETTINGS: Dict[str, dict] = {
     'small': dict(
+        short_name='s',
         drop_rate=0.1,
         stages=(
-            _mv2(32, 1, 4, 1),
-            _mv2(64, 2, 4, 3),
-            _vit(96, 4, 144, 2),
-            _vit(128, 4, 192, 4),
-            _vit(160, 4, 240, 3),
+            _mv2(out_channels=32, stride=1, expand_ratio=4, num_blocks=1),
+            _mv2(out_channels=64, stride=2, expand_ratio=4, num_blocks=3),
+            _vit(out_channels=96, expand_ratio=4, transformer_dim=144,
+                 num_transformer_blocks=2),
+            _vit(out_channels=128, expand_ratio=4, transformer_dim=192,
+                 num_transformer_blocks=4),
+            _vit(out_channels=160, expand_ratio=4, transformer_dim=240,
+                 num_transformer_blocks=3),
         )),
     'x_small': dict(
+        short_name='xs',
         drop_rate=0.1,
         stages=(
-            _mv2(32, 1, 4, 1),
-            _mv2(48, 2, 4, 3),
-            _vit(64, 4, 96, 2),
-            _vit(80, 4, 120, 4),
-            _vit(96, 4, 144, 3),
+            _mv2(out_channels=32, stride=1, expand_ratio=4, num_blocks=1),
+            _mv2(out_channels=48, stride=2, expand_ratio=4, num_blocks=3),
+            _vit(out_channels=64, expand_ratio=4, transformer_dim=96,
+                 num_transformer_blocks=2),
+            _vit(out_channels=80, expand_ratio=4, transformer_dim=120,
+                 num_transformer_blocks=4),
+            _vit(out_channels=96, expand_ratio=4, transformer_dim=144,
+                 num_transformer_blocks=3),
         )),
     'xx_small': dict(
+        short_name='xxs',
         drop_rate=0.05,
         stages=(
-            _mv2(16, 1, 2, 1),
-            _mv2(24, 2, 2, 3),
-            _vit(48, 2, 64, 2),
-            _vit(64, 2, 80, 4),
-            _vit(80, 2, 96, 3),
+            _mv2(out_channels=16, stride=1, expand_ratio=2, num_blocks=1),
+            _mv2(out_channels=24, stride=2, expand_ratio=2, num_blocks=3),
+            _vit(out_channels=48, expand_ratio=2, transformer_dim=64,
+                 num_transformer_blocks=2),
+            _vit(out_channels=64, expand_ratio=2, transformer_dim=80,
+                 num_transformer_blocks=4),
+            _vit(out_channels=80, expand_ratio=2, transformer_dim=96,
+                 num_transformer_blocks=3),
         )),
 }
+
+
+def short_name(arch: str) -> str:
+    """``'s'``, ``'xs'`` or ``'xxs'``: the name of ``arch`` in config files
+    and in timm (``mobilevit_{short_name}``)."""
+    if arch not in ARCH_SETTINGS:
+        raise KeyError(f'unknown MobileViT arch {arch!r}; valid archs are '
+                       f'{sorted(ARCH_SETTINGS)}')
+    return ARCH_SETTINGS[arch]['short_name']
+
 
 # Where cvnets' output stride dilates: the stages whose stride becomes 1.
 _DILATED_STAGES = {32: (), 16: (4, ), 8: (3, 4)}

@@ -11,7 +11,10 @@ and the flat key and writes the flat one. The same rule renames both ways, so
 a converter and its inverse cannot drift apart.
 """
 import re
+from collections import OrderedDict
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import torch
 
 _FIELD = re.compile(r'\{(\w+)\}')
 # a `{field}` or an optional `[literal part]` of a template
@@ -145,3 +148,32 @@ def rename_keys(keys: Iterable[str],
         else:
             unmatched.append(key)
     return renamed, unmatched
+
+
+
+def apply_rules(state_dict: Dict[str, torch.Tensor], rules: List[KeyRule],
+                context: dict, what: str) -> 'OrderedDict[str, torch.Tensor]':
+    """``state_dict`` with every key renamed to mmvit's by ``rules`` (tensors
+    shared, order kept).
+
+    Raises a ``ValueError`` naming ``what`` (e.g. ``'cvnets detector'``) when
+    a key has no rule, or when two keys would land on one mmvit key (the file
+    holds two layouts of the same weights): nothing is dropped silently.
+    """
+    renamed, unmatched = rename_keys(state_dict, rules, context)
+    if unmatched:
+        raise ValueError(
+            f'{len(unmatched)} key(s) of this {what} checkpoint have no '
+            f'place in mmvit: {unmatched[:10]}')
+    sources = {}  # mmvit key -> the source keys that map to it
+    for key, target in renamed.items():
+        sources.setdefault(target, []).append(key)
+    clashes = {t: keys for t, keys in sources.items() if len(keys) > 1}
+    if clashes:
+        listed = '; '.join(f'{" and ".join(keys)} -> {target}'
+                           for target, keys in list(clashes.items())[:10])
+        raise ValueError(
+            f'{len(clashes)} mmvit key(s) would get more than one tensor of '
+            f'this {what} checkpoint ({listed}); it holds two layouts of the '
+            'same weights: keep one of them')
+    return OrderedDict((renamed[k], v) for k, v in state_dict.items())

@@ -24,7 +24,7 @@ from test_convert_classification import (ARCHS, BN_KEYS, REPO_ROOT,
                                          hf_cvnets_converter, load_converted,
                                          make_hf, randomize_, single_thread)
 
-from mmvit.models.utils import mmvit_to_cvnets
+from mmvit.converters import mmvit_to_cvnets
 
 pytest.importorskip('mmseg')
 
@@ -102,7 +102,7 @@ def test_hf_and_cvnets_deeplabv3(arch, tool, image, tmp_path):
     tool.main([str(src), str(dst), '--format', 'hf'])
     meta = torch.load(dst, weights_only=True)['meta']
     assert (meta['format'], meta['arch'], meta['task']) == ('hf', arch,
-                                                            'segmentation')
+                                                            'segmentor')
     _compare('hf', arch, load_converted(build_from_config(config), str(dst)),
              reference, image)
 
@@ -161,7 +161,7 @@ def test_released_v01_nested_classifier_converts(arch, tool, image, tmp_path):
     tool.main([str(src), str(dst), '--format', 'cvnets', '--config', config])
     meta = torch.load(dst, weights_only=True)['meta']
     assert (meta['format'], meta['arch'], meta['task']) == ('cvnets', arch,
-                                                            'segmentation')
+                                                            'segmentor')
 
     target = load_converted(build_from_config(config), str(dst))
     with torch.no_grad():

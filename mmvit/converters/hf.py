@@ -7,11 +7,12 @@ q | k | v, as cvnets and mmvit) before renaming.
 """
 import re
 from collections import OrderedDict
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 
-from .key_rules import KeyRule, prefixed
+from .detect import check_format_and_arch, strip_module, transformer_depths
+from .key_rules import KeyRule, apply_rules, prefixed
 
 _STAGE = {'s': (lambda s: s + 1, lambda s: s - 1)}
 
@@ -89,19 +90,20 @@ def rules(task: str, prefix: str = 'mobilevit.') -> List[KeyRule]:
     if task == 'backbone':
         return BACKBONE_RULES + prefixed(BACKBONE_RULES, prefix, '')
     backbone = prefixed(BACKBONE_RULES, 'mobilevit.', 'backbone.')
-    if task == 'classification':
+    if task == 'classifier':
         return backbone + [KeyRule('classifier.{t}', 'head.fc.{t}')]
-    if task == 'segmentation':
+    if task == 'segmentor':
         return backbone + SEG_HEAD_RULES
     raise ValueError(f'HF has no MobileViT {task} models')
 
 
 def detect_task(keys) -> str:
+    """Task of an HF-layout checkpoint from its head keys."""
     keys = list(keys)
     if any(k.startswith('segmentation_head.') for k in keys):
-        return 'segmentation'
+        return 'segmentor'
     if any(k.startswith('classifier.') for k in keys):
-        return 'classification'
+        return 'classifier'
     return 'backbone'  # MobileViTModel, or a classifier without classes
 
 
@@ -131,3 +133,18 @@ def merge_qkv(
         merged[new_key] = torch.cat([qkv['query'], qkv['key'], qkv['value']],
                                     dim=0)
     return merged
+
+
+def hf_to_mmvit(
+        state_dict: Dict[str, torch.Tensor],
+        arch: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
+    """HF ``MobileViTForImageClassification`` /
+    ``MobileViTForSemanticSegmentation`` / ``MobileViTModel`` state dict ->
+    mmvit. HF's weights take BGR input (its image processor flips RGB to
+    BGR), like mmvit's configs."""
+    state_dict = strip_module(state_dict)
+    _, arch = check_format_and_arch(state_dict, 'hf', arch)
+    task = detect_task(state_dict)
+    return apply_rules(
+        merge_qkv(state_dict), rules(task),
+        dict(depths=transformer_depths(arch)), f'hf {task}')

@@ -269,7 +269,7 @@ def test_cvnets_classifier(arch, tool, hf_classifiers, image, tmp_path):
     tool.main([str(src), str(dst)])
     meta = torch.load(dst, weights_only=True)['meta']
     assert (meta['format'], meta['arch'], meta['task']) == ('cvnets', arch,
-                                                            'classification')
+                                                            'classifier')
 
     ours = load_converted(build_from_config(cls_config(arch)), str(dst))
     with torch.no_grad():

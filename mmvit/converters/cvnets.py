@@ -13,11 +13,17 @@ conv (``num_anchors * 4``). :func:`split_box_cls` / :func:`merge_box_cls`
 convert between the two.
 """
 import math
-from typing import List, Tuple
+import re
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from .key_rules import KeyRule, prefixed
+from mmvit.apis import TASKS
+from .detect import check_format_and_arch
+from .detect import detect_task as detect_mmvit_task
+from .detect import strip_module, transformer_depths
+from .key_rules import KeyRule, apply_rules, prefixed, rename_keys
 
 
 def _conv_norm(cvnets: str, mmvit: str, **kwargs) -> List[KeyRule]:
@@ -106,30 +112,30 @@ DET_HEAD_RULES: List[KeyRule] = [
 
 
 def rules(task: str) -> List[KeyRule]:
-    """Key rules of a whole cvnets checkpoint of ``task``
-    (``'backbone'``, ``'classification'``, ``'segmentation'``,
-    ``'detection'``)."""
+    """Key rules of a whole cvnets checkpoint of ``task`` (one of
+    :data:`mmvit.apis.TASKS`)."""
     if task == 'backbone':
         return BACKBONE_RULES
-    if task == 'classification':
+    if task == 'classifier':
         return prefixed(BACKBONE_RULES, '', 'backbone.') + CLS_HEAD_RULES
-    if task == 'segmentation':
+    if task == 'segmentor':
         return prefixed(BACKBONE_RULES, 'encoder.',
                         'backbone.') + SEG_HEAD_RULES
-    if task == 'detection':
+    if task == 'detector':
         return prefixed(BACKBONE_RULES, 'encoder.',
                         'backbone.') + DET_HEAD_RULES
-    raise ValueError(f'unknown task {task!r}')
+    raise ValueError(f'unknown task {task!r}; valid tasks are {TASKS}')
 
 
 def detect_task(keys) -> str:
+    """Task of a cvnets-layout checkpoint from its head keys."""
     keys = list(keys)
     if any(k.startswith('ssd_heads.') for k in keys):
-        return 'detection'
+        return 'detector'
     if any(k.startswith('seg_head.') for k in keys):
-        return 'segmentation'
+        return 'segmentor'
     if any(k.startswith('classifier.') for k in keys):
-        return 'classification'
+        return 'classifier'
     return 'backbone'
 
 
@@ -166,3 +172,111 @@ def merge_box_cls(cls: torch.Tensor, reg: torch.Tensor) -> torch.Tensor:
     cls = torch.cat([cls[:, -1:], cls[:, :-1]], dim=1)  # background first
     reg = reg.reshape(num_anchors, 4, *rest)
     return torch.cat([reg, cls], dim=1).reshape(-1, *rest).clone()
+
+
+def default_num_anchors() -> Tuple[int, ...]:
+    """Anchors per location of each SSDLite level as the authors' SSD config
+    sets them: those of mmvit's anchor generator with its defaults (the
+    cvnets aspect ratios)."""
+    from mmvit.models.task_modules import SSDLiteAnchorGenerator
+    return tuple(SSDLiteAnchorGenerator().num_base_priors)
+
+
+def cvnets_to_mmvit(
+    state_dict: Dict[str, torch.Tensor],
+    arch: Optional[str] = None,
+    num_anchors: Optional[Sequence[int]] = None
+) -> 'OrderedDict[str, torch.Tensor]':
+    """ml-cvnets classification / DeepLabv3 / SSDLite checkpoint -> mmvit.
+
+    Args:
+        state_dict (dict): The cvnets state dict.
+        arch (str, optional): Expected variant; raise if the checkpoint is
+            another. Defaults to None (any).
+        num_anchors (Sequence[int], optional): SSDLite anchors per location
+            of each level, to split the combined box + class predictors.
+            Defaults to None: cvnets' (:func:`default_num_anchors`).
+    """
+    state_dict = strip_module(state_dict)
+    _, arch = check_format_and_arch(state_dict, 'cvnets', arch)
+    task = detect_task(state_dict)
+    out = apply_rules(state_dict, rules(task),
+                      dict(depths=transformer_depths(arch)),
+                      f'cvnets {task}')
+    if task == 'detector':
+        out = _split_predictors(
+            out, default_num_anchors() if num_anchors is None else num_anchors)
+    return out
+
+
+def _split_predictors(state_dict, num_anchors: Sequence[int]) -> 'OrderedDict':
+    placeholders = (SEPARABLE_PREDICTOR + '.', PLAIN_PREDICTOR + '.')
+    levels = sorted({
+        int(k.split('.')[2])
+        for k in state_dict if k.startswith(placeholders)
+    })
+    if levels != list(range(len(num_anchors))):
+        raise ValueError(f'the SSD checkpoint has predictors for levels '
+                         f'{levels}, expected {len(num_anchors)} levels '
+                         f'(num_anchors={tuple(num_anchors)})')
+    out, num_classes = OrderedDict(), set()
+    for key, value in state_dict.items():
+        if not key.startswith(placeholders):
+            out[key] = value
+            continue
+        _, _, level, leaf = key.split('.')
+        try:
+            cls, reg = split_box_cls(value, num_anchors[int(level)])
+        except ValueError as err:
+            raise ValueError(
+                f'SSD level {level}: {err}; give the anchors per location '
+                f'of each level (num_anchors, now {tuple(num_anchors)})'
+            ) from None
+        num_classes.add(cls.shape[0] // num_anchors[int(level)])
+        out[f'bbox_head.cls_convs.{level}.{leaf}'] = cls
+        out[f'bbox_head.reg_convs.{level}.{leaf}'] = reg
+    if len(num_classes) != 1:
+        raise ValueError(
+            f'the SSD predictors disagree on the number of classes with '
+            f'num_anchors={tuple(num_anchors)} (got {sorted(num_classes)} '
+            'classes + background); pass the anchors per level of the model')
+    return out
+
+
+def _merge_predictors(state_dict) -> 'OrderedDict':
+    """mmdet's ``cls_convs`` + ``reg_convs`` -> cvnets' one predictor."""
+    merged = OrderedDict()
+    for key, value in state_dict.items():
+        found = re.match(r'bbox_head\.(cls|reg)_convs\.(\d+)\.(\w+)$', key)
+        if found is None:
+            merged[key] = value
+            continue
+        kind, level, leaf = found.groups()
+        if kind == 'reg':
+            continue
+        reg = state_dict[f'bbox_head.reg_convs.{level}.{leaf}']
+        separable = f'bbox_head.dw_convs.{level}.conv.weight' in state_dict
+        name = SEPARABLE_PREDICTOR if separable else PLAIN_PREDICTOR
+        merged[f'{name}.{level}.{leaf}'] = merge_box_cls(value, reg)
+    return merged
+
+
+def mmvit_to_cvnets(
+        state_dict: Dict[str,
+                         torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
+    """mmvit classifier / segmentor / detector (or bare backbone) state dict
+    -> ml-cvnets key layout; the inverse of :func:`cvnets_to_mmvit`."""
+    _, arch = check_format_and_arch(state_dict, 'mmvit')
+    task = detect_mmvit_task(state_dict)
+    source = OrderedDict(state_dict)
+    if task == 'detector':
+        source = _merge_predictors(state_dict)
+    renamed, unmatched = rename_keys(
+        source,
+        rules(task),
+        dict(depths=transformer_depths(arch)),
+        forward=False)
+    if unmatched:
+        raise ValueError(f'{len(unmatched)} mmvit key(s) have no cvnets '
+                         f'counterpart: {unmatched[:10]}')
+    return OrderedDict((renamed[k], v) for k, v in source.items())

@@ -5,9 +5,13 @@ timm's ``ConvNormAct`` names its parts ``.conv`` / ``.bn`` like mmcv's
 ``layer3``); a stage's final LayerNorm is ``norm`` (mmvit: the last entry of
 ``global_rep``).
 """
-from typing import List
+from collections import OrderedDict
+from typing import Dict, List, Optional
 
-from .key_rules import KeyRule, prefixed
+import torch
+
+from .detect import check_format_and_arch, strip_module, transformer_depths
+from .key_rules import KeyRule, apply_rules, prefixed
 
 _STAGE = {'s': (lambda s: s + 1, lambda s: s - 1)}
 
@@ -60,15 +64,50 @@ BACKBONE_RULES: List[KeyRule] = [
 
 
 def rules(task: str) -> List[KeyRule]:
-    """``'classification'`` (with ``head.fc``) or ``'backbone'``."""
+    """``'classifier'`` (with ``head.fc``) or ``'backbone'``."""
     if task == 'backbone':
         return BACKBONE_RULES
-    if task == 'classification':
+    if task == 'classifier':
         return prefixed(BACKBONE_RULES, '',
                         'backbone.') + [KeyRule('head.fc.{t}', 'head.fc.{t}')]
     raise ValueError(f'timm has no MobileViT {task} models')
 
 
 def detect_task(keys) -> str:
-    return ('classification' if any(k.startswith('head.fc.')
-                                    for k in keys) else 'backbone')
+    """Task of a timm-layout checkpoint from its head keys."""
+    return ('classifier' if any(k.startswith('head.fc.')
+                                for k in keys) else 'backbone')
+
+
+def flip_stem_rgb_to_bgr(state_dict: Dict[str, torch.Tensor],
+                         stem_key: str) -> None:
+    """Reverse the input channels of the stem conv (in place), so a model
+    trained on RGB takes the BGR images of mmvit's configs."""
+    state_dict[stem_key] = state_dict[stem_key].flip(1).contiguous()
+
+
+def timm_to_mmvit(state_dict: Dict[str, torch.Tensor],
+                  arch: Optional[str] = None,
+                  rgb_to_bgr: bool = True) -> 'OrderedDict[str, torch.Tensor]':
+    """timm ``mobilevit_{s,xs,xxs}`` state dict -> mmvit.
+
+    Args:
+        state_dict (dict): The timm state dict.
+        arch (str, optional): Expected variant; raise if the checkpoint is
+            another. Defaults to None (any).
+        rgb_to_bgr (bool): Reverse the input channels of the stem conv, so
+            the model takes the BGR images of mmvit's configs (and of
+            ml-cvnets). timm feeds its models RGB and scores its ported
+            MobileViT weights on RGB images, so its stem expects RGB.
+            Defaults to True.
+    """
+    state_dict = strip_module(state_dict)
+    _, arch = check_format_and_arch(state_dict, 'timm', arch)
+    task = detect_task(state_dict)
+    out = apply_rules(state_dict, rules(task),
+                      dict(depths=transformer_depths(arch)), f'timm {task}')
+    if rgb_to_bgr:
+        flip_stem_rgb_to_bgr(
+            out, 'stem.conv.weight'
+            if task == 'backbone' else 'backbone.stem.conv.weight')
+    return out

@@ -25,7 +25,7 @@ from test_convert_classification import (ARCHS, BN_KEYS, HF_SIZES, REPO_ROOT,
                                          make_hf, randomize_,
                                          single_thread)
 
-from mmvit.models.utils import merge_box_cls, mmvit_to_cvnets, split_box_cls
+from mmvit.converters import merge_box_cls, mmvit_to_cvnets, split_box_cls
 
 pytest.importorskip('mmdet')
 
@@ -147,7 +147,7 @@ def test_cvnets_ssdlite_round_trip(arch, tool, tmp_path):
     tool.main([str(src), str(dst)])
     meta = torch.load(dst, weights_only=True)['meta']
     assert (meta['format'], meta['arch'], meta['task']) == ('cvnets', arch,
-                                                            'detection')
+                                                            'detector')
     restored = load_converted(build_from_config(det_config(arch)), str(dst))
     x = torch.rand(1, 3, 192, 192, generator=torch_generator(2))
     (cls_a, reg_a), (cls_b, reg_b) = (head_outputs(detector, x),
