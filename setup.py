@@ -22,11 +22,14 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
-    install_requires=['torch', 'mmengine>=0.10.0,<1.0', 'mmcv>=2.0.0,<2.2.0'],
+    # lower bounds only: `pip install -e .` into a working OpenMMLab
+    # environment must keep its torch / mmcv / toolbox builds as they are
+    # (the tested versions are pinned by tools/constraints.txt instead)
+    install_requires=['torch>=2.0', 'mmengine>=0.10.0', 'mmcv>=2.0.0'],
     extras_require={
-        'det': ['mmdet>=3.0.0,<3.4.0', 'pycocotools'],
-        'seg': ['mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex'],
-        'cls': ['mmpretrain>=1.0.0,<1.3.0', 'torchvision'],
+        'det': ['mmdet>=3.0.0', 'pycocotools'],
+        'seg': ['mmsegmentation>=1.0.0', 'ftfy', 'regex'],
+        'cls': ['mmpretrain>=1.0.0', 'torchvision'],
         'tests': ['pytest', 'timm'],
     },
     zip_safe=False,

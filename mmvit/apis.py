@@ -141,7 +141,9 @@ def build_model(cfg_or_path: Union[str, Config],
             _quiet_init_weights(model)
     if checkpoint is not None:
         load_weights(model, checkpoint)
-    return model.to(device).eval()
+    model.to(device)
+    model.eval()  # (some modules' train() returns None)
+    return model
 
 
 def _quiet_init_weights(model: nn.Module) -> None:

@@ -380,7 +380,7 @@ def memory_check(config: str = DEEPLAB_S,
     memory than fp32."""
     from mmengine.config import Config
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
-    from mmvit.deployment.onnx_export import build_model
+    from mmvit.apis import build_model
     cfg = Config.fromfile(config)
     cfg.model.data_preprocessor.size = (size, size)
     base = build_model(cfg)  # SyncBN reverted: one process
@@ -467,8 +467,8 @@ def deploy_parity(config: str,
     Without ``checkpoint``, random weights with random BN statistics."""
     from torch.nn.modules.batchnorm import _BatchNorm
 
+    from mmvit.apis import build_model
     from mmvit.deployment import switch_to_deploy
-    from mmvit.deployment.onnx_export import build_model
     model = build_model(config, checkpoint)
     if checkpoint is None:
         _randomize_norms(model)

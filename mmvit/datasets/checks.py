@@ -88,9 +88,10 @@ class Reporter:
         print_log(message, logger='current', level=level)
 
 
-def is_local_path(path: str) -> bool:
-    """Whether ``path`` is on the local file system (no ``scheme://``)."""
-    return '://' not in path
+def is_local_path(path) -> bool:
+    """Whether ``path`` is a non-empty path on the local file system (a
+    string without ``scheme://``)."""
+    return isinstance(path, str) and bool(path) and '://' not in path
 
 
 def check_files(files: Sequence[Tuple[str, str]], source: str) -> None:

@@ -1,13 +1,22 @@
-"""Deployment utilities: BatchNorm folding for inference, ONNX export."""
+"""Deployment utilities: BatchNorm folding for inference, ONNX export.
+
+One module per job: ``fuse`` (BN folding), ``wrappers`` (each model as a
+tensor-in / tensor-out module, the outputs per task), ``nms_op`` (the NMS op
+the exporter turns into ``NonMaxSuppression``), ``export`` (ONNX export of a
+wrapper or of a config's model), ``checks`` (graph and onnxruntime checks).
+"""
+from .checks import (max_abs_diff, max_tensor_rank, opset_version,
+                     output_diffs, run_onnxruntime)
+from .export import export_config, export_onnx
 from .fuse import fold_conv_bn, switch_to_deploy
-from .onnx_export import (BackboneExportWrapper, ClassifierExportWrapper,
-                          DetectorExportWrapper, SegmentorExportWrapper,
-                          export_config, export_onnx, max_abs_diff,
-                          max_tensor_rank, output_diffs, wrap_model)
+from .wrappers import (BackboneExportWrapper, ClassifierExportWrapper,
+                       DetectorExportWrapper, SegmentorExportWrapper,
+                       check_input_shape, output_names, wrap_model)
 
 __all__ = [
     'fold_conv_bn', 'switch_to_deploy', 'BackboneExportWrapper',
     'ClassifierExportWrapper', 'DetectorExportWrapper',
-    'SegmentorExportWrapper', 'export_config', 'export_onnx', 'max_abs_diff',
-    'max_tensor_rank', 'output_diffs', 'wrap_model'
+    'SegmentorExportWrapper', 'check_input_shape', 'export_config',
+    'export_onnx', 'max_abs_diff', 'max_tensor_rank', 'opset_version',
+    'output_diffs', 'output_names', 'run_onnxruntime', 'wrap_model'
 ]

@@ -26,6 +26,8 @@ from typing import Iterator, List, Optional, Tuple
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS
 
+from mmvit.datasets.checks import is_local_path
+
 # The loops mmengine's Runner builds for a command, as (dataloader,
 # evaluator, loop) keys; a loop is built only when all its keys are set.
 _RUN_PARTS = {
@@ -181,10 +183,6 @@ def _leaf_datasets(dataset, where: str) -> Iterator[Tuple[str, dict]]:
         yield where, dataset
 
 
-def _is_local(path) -> bool:
-    return isinstance(path, str) and bool(path) and '://' not in path
-
-
 def _join(root: str, path: str) -> str:
     return osp.join(root, path) if root else path
 
@@ -205,18 +203,18 @@ def _dataset_paths(dataset: dict) -> List[Tuple[str, str]]:
     if backend.get('backend', 'local') != 'local':
         return []
     root = dataset.get('data_root') or ''
-    if _is_local(root) and not osp.isdir(root):
+    if is_local_path(root) and not osp.isdir(root):
         return [('data_root', root)]
-    if root and not _is_local(root):
+    if root and not is_local_path(root):
         return []
     paths = []
     ann_file = dataset.get('ann_file') or ''
-    if _is_local(ann_file):
+    if is_local_path(ann_file):
         paths.append(('ann_file', _join(root, ann_file)))
     prefix = dataset.get('data_prefix') or ''
     prefixes = prefix.items() if isinstance(prefix, dict) else [('', prefix)]
     for key, value in prefixes:
-        if _is_local(value):
+        if is_local_path(value):
             what = f'data_prefix.{key}' if key else 'data_prefix'
             paths.append((what, _join(root, value)))
     return [(what, path) for what, path in paths if not osp.exists(path)]
@@ -262,7 +260,7 @@ def _missing_data(cfg: Config, parts, leaves, scope) -> List[str]:
         for i, metric in enumerate(metrics):
             ann_file = metric.get('ann_file') if isinstance(metric,
                                                             dict) else None
-            if (_is_local(ann_file) and not osp.isfile(ann_file)
+            if (is_local_path(ann_file) and not osp.isfile(ann_file)
                     and not _inside(ann_file, own_roots)):
                 where = evaluator if len(metrics) == 1 else f'{evaluator}.{i}'
                 lines.append(f'  {where}: ann_file {ann_file}')
@@ -303,7 +301,7 @@ def _missing_checkpoints(cfg,
         if not (isinstance(init, dict) and init.get('type') == 'Pretrained'):
             continue
         path = init.get('checkpoint')
-        if _is_local(path) and not osp.isfile(path):
+        if is_local_path(path) and not osp.isfile(path):
             messages.append(
                 _checkpoint_message(cfg, where, path, scope, pretrain_config))
     for key, value in cfg.items():

@@ -4,16 +4,18 @@ mmengine's ``FlopAnalyzer`` has no handle for the fused
 ``aten::scaled_dot_product_attention`` op, so attention would be left out of
 the count; :func:`count_flops` adds one (a multiply-add counts as one FLOP,
 mmengine's convention, which is what OpenMMLab model zoos report).
-:class:`TensorMode` makes the network forward of a whole detector,
-segmentor or classifier countable (``tools/analysis/get_flops.py``,
+:class:`NetworkForward` turns the network forward of a whole detector,
+segmentor or classifier (or of a timm model) into a module's ``forward``, so
+that it can be counted and timed (``tools/analysis/get_flops.py``,
 ``tools/analysis/benchmark.py``).
 """
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
+from mmengine.model import BaseModel
 
 
 def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -27,23 +29,49 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return batch_size * num_queries * num_keys * (head_dims + value_dims)
 
 
-class TensorMode(nn.Module):
-    """``model(x, mode='tensor')`` as a module: the network forward of an
-    mmengine model (backbone, neck and head, without pre- or
-    post-processing), for FLOP counting."""
+class NetworkForward(nn.Module):
+    """The network forward of a model, without pre- or post-processing, as
+    this module's ``forward(x)``.
 
-    def __init__(self, model: nn.Module):
+    Args:
+        model (nn.Module): The wrapped model.
+        method (str, optional): The name of the model's method that runs the
+            network on an image tensor, such as timm's
+            ``'forward_features'``. Defaults to None: ``model(x,
+            mode='tensor')`` of an mmengine model (the backbone, neck and
+            head of an mmdet / mmseg / mmpretrain model).
+
+    Raises:
+        TypeError: ``method`` is None and ``model`` is no mmengine
+            ``BaseModel`` (which alone has a ``'tensor'`` mode).
+        AttributeError: ``model`` has no method ``method``.
+    """
+
+    def __init__(self, model: nn.Module, method: Optional[str] = None):
         super().__init__()
+        if method is None and not isinstance(model, BaseModel):
+            raise TypeError(
+                f'{type(model).__name__} is not an mmengine BaseModel, so it '
+                "has no mode='tensor'; name the method that runs its network "
+                "(e.g. method='forward_features')")
+        if method is not None and not callable(getattr(model, method, None)):
+            raise AttributeError(
+                f'{type(model).__name__} has no method {method!r}')
         self.model = model
+        self.method = method
 
-    def forward(self, x: torch.Tensor):
-        return self.model(x, mode='tensor')
+    def forward(self, x: torch.Tensor) -> Any:
+        if self.method is None:
+            return self.model(x, mode='tensor')
+        return getattr(self.model, self.method)(x)
 
 
 def count_flops(model: nn.Module, inputs: Tuple[torch.Tensor, ...]) -> int:
-    """Total FLOPs (multiply-adds) of ``model(*inputs)``."""
+    """Total FLOPs (multiply-adds) of ``model(*inputs)``, traced without
+    autograd."""
     analyzer = FlopAnalyzer(model, inputs)
     analyzer.set_op_handle(
         'aten::scaled_dot_product_attention', sdpa_flop_jit)
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-    return analyzer.total()
+    with torch.no_grad():
+        return analyzer.total()

@@ -9,7 +9,7 @@ from mmengine.dataset import DefaultSampler, InfiniteSampler
 from mmengine.registry import DATA_SAMPLERS as ROOT_DATA_SAMPLERS
 from mmengine.registry import DefaultScope
 
-from mmvit.datasets.samplers import (MultiScaleVariableBatchSampler,
+from mmvit.datasets.multiscale import (MultiScaleVariableBatchSampler,
                                      ScaleBatch, build_scale_table,
                                      min_batches_for)
 

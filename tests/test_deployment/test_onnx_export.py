@@ -23,7 +23,11 @@ pytest.importorskip('onnxruntime')
 pytest.importorskip('onnxscript')
 import onnx  # noqa: E402
 
-from mmvit.deployment import onnx_export, switch_to_deploy  # noqa: E402
+from mmvit.apis import build_model  # noqa: E402
+from mmvit.deployment import (  # noqa: E402
+    export_onnx, max_tensor_rank, opset_version, output_diffs, run_onnxruntime,
+    switch_to_deploy, wrap_model)
+from mmvit.deployment.wrappers import model_device  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
@@ -45,7 +49,7 @@ def _export(tmp_path_factory, name, wrapper, fuse=True):
     exported = copy.deepcopy(wrapper)
     if fuse:
         switch_to_deploy(exported)
-    onnx_export.export_onnx(exported, path, (SIZE, SIZE))
+    export_onnx(exported, path, (SIZE, SIZE))
     return wrapper, path
 
 
@@ -55,7 +59,7 @@ def backbone_onnx(tmp_path_factory):
     torch.manual_seed(SEED)
     backbone = MobileViT(arch='xx_small', out_indices=(2, 3, 4))
     randomize_norms(backbone)
-    wrapper = onnx_export.wrap_model(backbone.eval(), 'backbone', (SIZE, SIZE))
+    wrapper = wrap_model(backbone.eval(), 'backbone', (SIZE, SIZE))
     return _export(tmp_path_factory, 'backbone', wrapper)
 
 
@@ -65,34 +69,34 @@ def detector():
     torch.manual_seed(SEED)
     cfg = Config.fromfile(DET_CFG)
     cfg.model.bbox_head.anchor_generator.input_size = SIZE  # anchors of SIZE
-    model = onnx_export.build_model(cfg)
+    model = build_model(cfg)
     randomize_norms(model)
     return model
 
 
 @pytest.fixture(scope='module')
 def detector_onnx(tmp_path_factory, detector):
-    wrapper = onnx_export.wrap_model(detector, 'detector', (SIZE, SIZE))
+    wrapper = wrap_model(detector, 'detector', (SIZE, SIZE))
     return _export(tmp_path_factory, 'detector', wrapper)
 
 
 @pytest.fixture(scope='module')
 def segmentor_onnx(tmp_path_factory):
     torch.manual_seed(SEED)
-    model = onnx_export.build_model(SEG_CFG)
+    model = build_model(SEG_CFG)
     randomize_norms(model)
-    wrapper = onnx_export.wrap_model(model, 'segmentor', (SIZE, SIZE))
+    wrapper = wrap_model(model, 'segmentor', (SIZE, SIZE))
     return _export(tmp_path_factory, 'segmentor', wrapper)
 
 
 def _check_graph(path: str, num_outputs: int) -> None:
     model = onnx.load(path)
     onnx.checker.check_model(model)
-    assert onnx_export.opset_version(model) >= 17
+    assert opset_version(model) >= 17
     batch_dim = model.graph.input[0].type.tensor_type.shape.dim[0]
     assert batch_dim.dim_param and not batch_dim.dim_value  # dynamic batch
     assert len(model.graph.output) == num_outputs
-    assert onnx_export.max_tensor_rank(model) <= 5
+    assert max_tensor_rank(model) <= 5
 
 
 def _check_parity(wrapper, path: str) -> None:
@@ -100,7 +104,7 @@ def _check_parity(wrapper, path: str) -> None:
         images = _images(batch)
         with torch.no_grad():
             expected = wrapper(images)
-        actual = onnx_export.run_onnxruntime(path, images)
+        actual = run_onnxruntime(path, images)
         assert_close(actual, expected, what=f'batch {batch}')
 
 
@@ -109,7 +113,7 @@ def test_backbone(backbone_onnx):
     wrapper, path = backbone_onnx
     _check_graph(path, num_outputs=3)
     _check_parity(wrapper, path)
-    outputs = onnx_export.run_onnxruntime(path, _images(3))
+    outputs = run_onnxruntime(path, _images(3))
     assert [o.shape for o in outputs] == [(3, 48, 16, 16), (3, 64, 8, 8),
                                           (3, 80, 4, 4)]
 
@@ -118,7 +122,7 @@ def test_detector(detector_onnx):
     wrapper, path = detector_onnx
     _check_graph(path, num_outputs=2)
     _check_parity(wrapper, path)
-    boxes, scores = onnx_export.run_onnxruntime(path, _images(2))
+    boxes, scores = run_onnxruntime(path, _images(2))
     num_anchors = wrapper.model.bbox_head.prior_generator \
         .num_priors_at_input_size
     assert boxes.shape == (2, num_anchors, 4)
@@ -128,7 +132,7 @@ def test_detector(detector_onnx):
 
 def test_detector_decode_matches_mmdet(detector):
     """The export decode is mmdet's ``DeltaXYWHBBoxCoder.decode``."""
-    wrapper = onnx_export.wrap_model(detector, 'detector', (SIZE, SIZE))
+    wrapper = wrap_model(detector, 'detector', (SIZE, SIZE))
     deltas = torch.randn(1, wrapper.anchors.shape[0], 4)
     expected = detector.bbox_head.bbox_coder.decode(
         wrapper.anchors, deltas[0], max_shape=(SIZE, SIZE))
@@ -141,7 +145,7 @@ def test_segmentor(segmentor_onnx):
     _check_graph(path, num_outputs=2)
     _check_parity(wrapper, path)
     images = _images(2)
-    logits, labels = onnx_export.run_onnxruntime(path, images)
+    logits, labels = run_onnxruntime(path, images)
     assert logits.shape == (2, 21, SIZE, SIZE)
     assert labels.shape == (2, SIZE, SIZE)
     # mmseg's own inference gives the same logits
@@ -189,13 +193,12 @@ def test_detector_nms_matches_mmdet_predict(tmp_path_factory, detector,
     detector = copy.deepcopy(detector)
     head = detector.bbox_head
     monkeypatch.setattr(type(head), 'forward', planted.planted_forward)
-    wrapper = onnx_export.wrap_model(
-        detector, 'detector', (SIZE, SIZE), with_nms=True)
+    wrapper = wrap_model(detector, 'detector', (SIZE, SIZE), with_nms=True)
     wrapper, path = _export(tmp_path_factory, 'detector_nms', wrapper)
     _check_graph(path, num_outputs=2)
 
     images = _images(2, offset=3)
-    dets, labels = onnx_export.run_onnxruntime(path, images)
+    dets, labels = run_onnxruntime(path, images)
     max_per_img = head.test_cfg.max_per_img
     assert dets.shape == (2, max_per_img, 5)
     assert labels.shape == (2, max_per_img)
@@ -234,8 +237,7 @@ def test_wrapper_nms_follows_per_class_top_k(detector, per_class):
     head.test_cfg.nms_pre_per_class = per_class
     head.test_cfg.nms_pre = 40
     head.test_cfg.score_thr = 0.
-    wrapper = onnx_export.wrap_model(
-        detector, 'detector', (SIZE, SIZE), with_nms=True)
+    wrapper = wrap_model(detector, 'detector', (SIZE, SIZE), with_nms=True)
     images = _images(1, offset=4)
     meta = dict(
         img_shape=(SIZE, SIZE),
@@ -268,9 +270,9 @@ def test_rank_checker_flags_rank_6(tmp_path):
         initializer=[shape])
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid('', 17)])
-    assert onnx_export.max_tensor_rank(model, limit=None) == 6
+    assert max_tensor_rank(model, limit=None) == 6
     with pytest.raises(ValueError, match='rank > 5'):
-        onnx_export.max_tensor_rank(model)
+        max_tensor_rank(model)
 
 
 def _check_verify_summary(summary: dict) -> None:
@@ -300,7 +302,7 @@ def test_cli_rejects_bad_input(tmp_path):
             '128'
         ])
     with pytest.raises(ValueError, match='opset'):
-        onnx_export.export_onnx(None, out, (SIZE, SIZE), opset=13)
+        export_onnx(None, out, (SIZE, SIZE), opset=13)
     # an XXS backbone's weights do not fit the S classifier
     from mmvit.models import MobileViT
     ckpt = str(tmp_path / 'xxs.pth')
@@ -320,7 +322,7 @@ def test_cli_classifier_end_to_end(tmp_path, capsys):
     on an image file."""
     import mmcv
     cli = _load_cli()
-    model = onnx_export.build_model(CLS_CFG)
+    model = build_model(CLS_CFG)
     randomize_norms(model)
     ckpt = str(tmp_path / 'cls.pth')
     torch.save(dict(state_dict=model.state_dict()), ckpt)
@@ -335,7 +337,7 @@ def test_cli_classifier_end_to_end(tmp_path, capsys):
     assert summary['task'] == 'classifier'
     assert summary['opset'] == 17 and summary['max_rank'] <= 5
     _check_verify_summary(summary)
-    logits, = onnx_export.run_onnxruntime(out, _images(2))
+    logits, = run_onnxruntime(out, _images(2))
     assert logits.shape == (2, 1000)
     assert 'logits max abs diff' in capsys.readouterr().out
 
@@ -362,7 +364,7 @@ def test_readme_export_command(argv, tmp_path, monkeypatch):
     with_nms = '--with-nms' in argv
     if with_nms:
         monkeypatch.setattr(SSDLiteHead, 'forward', planted.planted_forward)
-    model = onnx_export.build_model(osp.join(REPO_ROOT, config))
+    model = build_model(osp.join(REPO_ROOT, config))
     randomize_norms(model)
     os.makedirs(osp.dirname(checkpoint), exist_ok=True)
     torch.save(dict(state_dict=model.state_dict()), checkpoint)
@@ -373,8 +375,7 @@ def test_readme_export_command(argv, tmp_path, monkeypatch):
     _check_verify_summary(summary)
     if with_nms:
         shape = tuple(int(s) for s in argv[argv.index('--shape') + 1:][:2])
-        dets, labels = onnx_export.run_onnxruntime(out,
-                                                   torch.zeros(1, 3, *shape))
+        dets, labels = run_onnxruntime(out, torch.zeros(1, 3, *shape))
         _check_planted(dets, labels, model.bbox_head,
                        planted.featmap_sizes(model, shape))
 
@@ -385,18 +386,54 @@ def test_half_models_are_rejected_with_the_fix(detector):
     fix, both when wrapping and when exporting a wrapper."""
     half = copy.deepcopy(detector).bfloat16()
     with pytest.raises(ValueError, match=r'float32.*bfloat16.*\.float\(\)'):
-        onnx_export.wrap_model(half, 'detector', (SIZE, SIZE))
-    wrapper = onnx_export.wrap_model(
-        copy.deepcopy(detector), 'detector', (SIZE, SIZE)).bfloat16()
+        wrap_model(half, 'detector', (SIZE, SIZE))
+    wrapper = wrap_model(copy.deepcopy(detector), 'detector',
+                         (SIZE, SIZE)).bfloat16()
     with pytest.raises(ValueError, match=r'float32.*bfloat16.*\.float\(\)'):
-        onnx_export.export_onnx(wrapper, 'unused.onnx', (SIZE, SIZE))
-    assert onnx_export.model_device(wrapper) == torch.device('cpu')
+        export_onnx(wrapper, 'unused.onnx', (SIZE, SIZE))
+    assert model_device(wrapper) == torch.device('cpu')
 
 
 def test_output_helpers_accept_tensors_that_require_grad(detector_onnx):
     wrapper, path = detector_onnx
     images = _images(2).requires_grad_()
-    outputs = onnx_export.run_onnxruntime(path, images)
+    outputs = run_onnxruntime(path, images)
     assert [o.shape[0] for o in outputs] == [2, 2]
-    diffs = onnx_export.output_diffs(wrapper, path, images)
+    diffs = output_diffs(wrapper, path, images)
     assert all(relative <= REL for _, relative in diffs), diffs
+
+
+# ------------------------------------------------ the old import path
+# where each public name of the former single module lives now (issue 15)
+OLD_NAMES = dict(
+    apis=('TASKS', 'build_model', 'load_weights'),
+    checks=('max_abs_diff', 'max_tensor_rank', 'opset_version', 'output_diffs',
+            'run_onnxruntime', 'tensor_ranks'),
+    export=('DEFAULT_OPSET', 'MIN_OPSET', 'export_config', 'export_onnx'),
+    fuse=('switch_to_deploy', ),
+    nms_op=('nms_mask', ),
+    wrappers=('MIN_SIZE', 'SIZE_DIVISOR', 'BackboneExportWrapper',
+              'ClassifierExportWrapper', 'DetectorExportWrapper', 'Preprocess',
+              'SegmentorExportWrapper', 'check_float32', 'check_input_shape',
+              'model_device', 'output_names', 'wrap_model'))
+
+
+def test_onnx_export_reexports_the_new_homes():
+    """``mmvit.deployment.onnx_export`` (kept for one release) gives every
+    name it had as the very object of its new module, and nothing else."""
+    import importlib
+
+    from mmvit import apis
+    from mmvit.deployment import onnx_export
+    from mmvit.deployment.onnx_export import infer_task
+    from mmvit.deployment.onnx_export import wrap_model as old_wrap_model
+    assert old_wrap_model is wrap_model
+    assert infer_task is apis.model_task
+    expected = {'infer_task'}
+    for module, names in OLD_NAMES.items():
+        home = apis if module == 'apis' else importlib.import_module(
+            f'mmvit.deployment.{module}')
+        for name in names:
+            assert getattr(onnx_export, name) is getattr(home, name), name
+        expected.update(names)
+    assert set(onnx_export.__all__) == expected

@@ -33,7 +33,7 @@ from multiscale_train_helpers import (SizeRecorder, make_image_folder,
                                       runner_kwargs)
 
 from mmvit.compat import install_checkpoint_loader, load_local_checkpoint
-from mmvit.datasets.samplers import (MultiScaleVariableBatchSampler,
+from mmvit.datasets.multiscale import (MultiScaleVariableBatchSampler,
                                      build_scale_table, min_batches_for)
 from mmvit.utils import build_runner, load_config
 

@@ -37,3 +37,18 @@ def test_get_flops_tool(capsys):
     out = capsys.readouterr().out
     assert 'params: 1.272 M' in out
     assert 'FLOPs: 0.418 G' in out  # mmpretrain's model zoo: 0.42 G
+
+
+def test_network_forward_names_bad_models():
+    """NetworkForward runs the named method, and refuses a model it could
+    not run with a message naming the problem."""
+    from mmvit.utils.flops import NetworkForward
+    model = MobileViT('xx_small', out_indices=(5, )).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)[0]
+        assert torch.equal(NetworkForward(model, 'forward')(x)[0], expected)
+    with pytest.raises(TypeError, match='not an mmengine BaseModel'):
+        NetworkForward(model)
+    with pytest.raises(AttributeError, match="no method 'forward_feature'"):
+        NetworkForward(model, 'forward_feature')

@@ -1,23 +1,26 @@
 """CPU inference benchmark of mmvit against timm, mmpretrain and mmdet.
 
     python tools/analysis/benchmark.py [--groups backbone detector segmentor]
-        [--archs small x_small xx_small] [--threads N] [--deploy/--no-deploy]
-        [--channels-last] [--compile] [--markdown] [--out results.json]
+        [--archs small x_small xx_small] [--threads N] [--no-deploy]
+        [--no-peers] [--channels-last] [--compile] [--markdown]
+        [--out results.json]
 
-Every model runs in this one process, under the same thread count and
-``torch.inference_mode()``, with random weights (nothing is downloaded).
-
-Groups (what one timed call does):
+What is compared. Every model runs in this one process, under the same
+thread count and ``torch.inference_mode()``, with random weights (nothing is
+downloaded). The rows are derived from :data:`FAMILIES` (an mmvit backbone
+type, its arch keys and its variants' names in timm, mmpretrain and the
+configs) and :data:`CONFIG_GROUPS`; the groups are named as the tasks of
+:data:`mmvit.apis.TASKS`, and one timed call is:
 
 - ``backbone``, 3x256x256: the feature map before global pooling, the same
-  ``[B, C, 8, 8]`` tensor for all three (C = 640 / 384 / 320): mmvit
-  ``MobileViT(out_indices=(5, ))`` (the 1x1 expansion layer), timm
-  ``mobilevit_*.forward_features`` and mmpretrain's ``MobileViT`` backbone
-  (its default output includes the expansion layer). Classifier heads are
-  left out: they are the same linear layer everywhere.
+  ``[B, C, 8, 8]`` tensor for every model of an arch: mmvit's backbone with
+  the family's ``out_indices`` (MobileViT: the 1x1 expansion layer), timm's
+  ``forward_features`` and mmpretrain's backbone (whose default output
+  includes the expansion layer). Classifier heads are left out: they are the
+  same linear layer everywhere.
 - ``detector``, 3x320x320 uint8 images: ``model.test_step``, i.e. data
   preprocessor, forward, box decoding, NMS and rescaling to a 480x640
-  original image. mmvit's SSDLite-MobileViT configs against mmdet's own
+  original image, of mmvit's SSDLite configs and of mmdet's own
   ``ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``. All detectors use the
   same ``test_cfg`` (:data:`DET_TEST_CFG`): with random weights the number
   of boxes above a score threshold is arbitrary, so ``score_thr=0`` makes
@@ -33,34 +36,35 @@ Groups (what one timed call does):
 Each mmvit model is measured as built (``eager``) and after
 ``mmvit.deployment.switch_to_deploy(model, channels_last=True)``
 (``deploy``, mmvit's fast inference path: BatchNorm folded into the convs,
-NHWC weights; its params and FLOPs are those of the folded model); the
-issue's goal lines compare both with the peers as users run them (eager,
-NCHW). ``--channels-last`` and ``--compile`` apply to every model of a
-run, peers included, for a like-for-like view (``--compile`` compiles the
-network modules, not pre- and post-processing, and costs minutes of
-compilation before the warm-up).
+NHWC weights; its params and FLOPs are those of the folded model); both are
+compared with the peers as users run them (eager, NCHW), and deploy with
+eager. ``--channels-last`` and ``--compile`` apply to every model of a run,
+peers included, for a like-for-like view (``--compile`` compiles the
+network modules, not pre- and post-processing, and adds the compilation
+before the warm-up).
 
-Measurement: per batch size, ``--warmup`` untimed rounds, then timed
-rounds; a round calls every model of the group once, starting one model
-later each round (round-robin), so load drift on the machine hits all
-models alike. Reported: median latency at batch 1 (with the interquartile
-range), throughput at ``--batch`` (images/s, median), params, FLOPs at
-batch 1 and the achieved rate. FLOPs are multiply-adds of the network
-forward (mmengine's convention and that of the OpenMMLab model zoos,
-attention included, pre- and post-processing not), counted by
-:func:`mmvit.utils.count_flops`; "GFLOP/s" is in the same unit (double it
-for hardware FLOP/s). Ratios are mmvit time / peer time (below 1: mmvit is
-faster); at ``--batch`` they are ratios of time per image.
+How. Per batch size, ``--warmup`` untimed rounds, then timed rounds; a round
+calls every model of the group once, starting one model later each round
+(round robin), so load drift on the machine hits all models alike, and
+ratios are only taken between models timed in the same rounds of this
+process. Reported: median latency at batch 1 (with the interquartile range),
+throughput at ``--batch`` (images/s, median), params, FLOPs at batch 1 and
+the achieved rate. FLOPs are multiply-adds of the network forward
+(mmengine's convention and that of the OpenMMLab model zoos, attention
+included, pre- and post-processing not), counted by
+:func:`mmvit.utils.flops.count_flops`; "GFLOP/s" is in the same unit
+(double it for hardware FLOP/s). Ratios are mmvit time / peer time (below
+1: mmvit is faster); at ``--batch`` they are ratios of time per image.
 
 Defaults: 2 warm-up and 10 timed rounds at batch 1, 1 and 2 at the
-throughput batch; batch 32 for the backbone and the detector as issue #6
-asks, 8 for the segmentor (``--seg-batch``; 32 would take minutes per round
-on 2 cores, pass ``--seg-batch 32`` for the issue's setting). The whole
-default run took 4 min 10 s on the idle 2-core EPYC development VM (2
-threads); ``--groups``, ``--archs`` and ``--batch-repeats 1`` cut it.
-``--quick`` (one round, batch 2) is for the tests.
+throughput batch; batch 32 for the backbone and the detector (issue #6), 8
+for the segmentor (``--seg-batch``; ``--seg-batch 32`` is the issue's
+setting, a much longer run). ``--groups``, ``--archs`` and
+``--batch-repeats 1`` cut the run; ``--quick`` (one round, batch 2) is
+for the tests. README.md's benchmark section holds measured tables.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
@@ -68,36 +72,91 @@ import platform
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
+from mmvit.apis import TASKS, build_model  # (+ the runtime fixes)
 from mmvit.deployment import switch_to_deploy
-from mmvit.utils.flops import TensorMode, count_flops
+from mmvit.models.backbones.mobilevit import ARCH_SETTINGS, short_name
+from mmvit.utils.flops import NetworkForward, count_flops
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 
-GROUPS = ('backbone', 'detector', 'segmentor')
-ARCHS = ('small', 'x_small', 'xx_small')
-SHORT = {'small': 'S', 'x_small': 'XS', 'xx_small': 'XXS'}
-TIMM_NAMES = {
-    'small': 'mobilevit_s',
-    'x_small': 'mobilevit_xs',
-    'xx_small': 'mobilevit_xxs'
-}
+# ------------------------------------------------------------------ tables
+
+
+@dataclass(frozen=True)
+class BackboneFamily:
+    """An mmvit backbone type and its variants, with their names in timm,
+    mmpretrain and mmvit's configs: every row of every group is derived
+    from these.
+
+    Args:
+        name (callable): Display name of an arch, ``name(arch)``, e.g.
+            ``'MobileViT-XXS'``; rows are ``'mmvit {name}'``,
+            ``'mmvit SSDLite-{name}'``, ``'mmpretrain {name}'``.
+        backbone (dict): mmvit backbone config without ``arch`` (``type``
+            with its scope, ``'mmvit.'``), whose output is the feature map
+            before global pooling (what timm's ``forward_features``
+            returns).
+        archs (tuple[str]): The arch keys of the backbone.
+        timm_name (callable): timm's model name of an arch.
+        mmpretrain_backbone (dict, optional): mmpretrain's backbone config
+            without ``arch`` (``type`` with its scope, ``'mmpretrain.'``),
+            built with the same arch keys. None where mmpretrain has no such
+            model.
+        configs (dict): Group name (see :data:`CONFIG_GROUPS`) -> function of
+            an arch giving its config file under ``configs/``. A group the
+            family has no configs for has no rows of the family.
+    """
+    name: Callable[[str], str]
+    backbone: dict
+    archs: Tuple[str, ...]
+    timm_name: Callable[[str], str]
+    mmpretrain_backbone: Optional[dict]
+    configs: Dict[str, Callable[[str], str]]
+
+
+FAMILIES = (
+    BackboneFamily(
+        name=lambda arch: f'MobileViT-{short_name(arch).upper()}',
+        backbone=dict(type='mmvit.MobileViT', out_indices=(5, )),
+        archs=tuple(ARCH_SETTINGS),
+        timm_name=lambda arch: f'mobilevit_{short_name(arch)}',
+        mmpretrain_backbone=dict(type='mmpretrain.MobileViT'),
+        configs=dict(
+            detector=lambda arch:
+            f'ssdlite_mobilevit-{short_name(arch)}_4xb32-200e_coco.py',
+            segmentor=lambda arch: f'deeplabv3_mobilevit-{short_name(arch)}'
+            '-d16_4xb32-50e_voc12aug-512x512.py')),
+    # Another backbone is one more entry with the same fields; MobileViTv2:
+    # backbone=dict(type='mmvit.MobileViTv2', ...), its arch keys, a
+    # timm_name giving 'mobilevitv2_050' etc., mmpretrain_backbone=None
+    # (mmpretrain has no v2) and the configs it has.
+)
+
+
+def _family_of(families: Sequence[BackboneFamily]) -> dict:
+    family_of = {}
+    for family in families:
+        for arch in family.archs:
+            if arch in family_of:
+                raise ValueError(f'arch {arch!r} is in two backbone families')
+            family_of[arch] = family
+    return family_of
+
+
+FAMILY_OF = _family_of(FAMILIES)  # arch key -> its family
+ARCHS = tuple(FAMILY_OF)
+
+# One image side per group; 'classifier' has no group: its head is the same
+# linear layer in every library, so the backbone group compares the rest.
 INPUT_SIZE = {'backbone': 256, 'detector': 320, 'segmentor': 512}
-DET_CONFIGS = {
-    arch: f'ssdlite_mobilevit_{SHORT[arch].lower()}_coco.py'
-    for arch in ARCHS
-}
-SEG_CONFIGS = {
-    arch: f'deeplabv3_mobilevit_{SHORT[arch].lower()}_voc.py'
-    for arch in ARCHS
-}
-MMDET_PEER_CONFIG = 'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
+GROUPS = tuple(task for task in TASKS if task in INPUT_SIZE)
+
 # One test_cfg for every detector; see the module docstring.
 DET_TEST_CFG = dict(
     nms_pre=1000,
@@ -109,6 +168,109 @@ DET_ORI_SHAPE = (480, 640)  # a typical COCO image, resized to 320x320
 # Issue #6: eager mmvit backbones at batch 1 take at most this fraction of
 # the latency of timm's and mmpretrain's same-arch models.
 BACKBONE_GOAL = 0.7
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """A peer model from a config that a toolbox ships.
+
+    Args:
+        name (str): Row label.
+        package (str): The toolbox (``'mmdet'``): the row's kind, and where
+            the config lies (the package's ``.mim/configs``).
+        config (str): The config's path under that folder.
+    """
+    name: str
+    package: str
+    config: str
+
+    def path(self) -> str:
+        package = __import__(self.package)
+        return osp.join(
+            osp.dirname(package.__file__), '.mim', 'configs', self.config)
+
+
+@dataclass(frozen=True)
+class ConfigGroup:
+    """A group whose models are built from configs and timed by their
+    ``test_step``.
+
+    Args:
+        algorithm (str): Row label prefix, ``'mmvit {algorithm}-{name}'``.
+        networks (tuple[str]): The submodules that make the network (what
+            ``--compile`` compiles), without pre- and post-processing.
+        make_inputs (callable): ``make_inputs(size)`` gives ``make(batch)``,
+            the ``test_step`` data of a batch of ``size`` x ``size`` images.
+        test_cfg (dict, optional): Replaces every model's ``test_cfg``.
+            Defaults to None (the configs' own).
+        peers (tuple[PeerConfig]): Compared with every arch. Defaults to
+            none.
+    """
+    algorithm: str
+    networks: Tuple[str, ...]
+    make_inputs: Callable[[int], Callable[[int], dict]]
+    test_cfg: Optional[dict] = None
+    peers: Tuple[PeerConfig, ...] = ()
+
+
+def _det_inputs(size: int):
+    from mmdet.structures import DetDataSample
+
+    def make(batch: int) -> dict:
+        scale = (size / DET_ORI_SHAPE[1], size / DET_ORI_SHAPE[0])
+        samples = [
+            DetDataSample(
+                metainfo=dict(
+                    img_shape=(size, size),
+                    ori_shape=DET_ORI_SHAPE,
+                    scale_factor=scale)) for _ in range(batch)
+        ]
+        return dict(inputs=_uint8_images(batch, size), data_samples=samples)
+
+    return make
+
+
+def _seg_inputs(size: int):
+    from mmseg.structures import SegDataSample
+
+    def make(batch: int) -> dict:
+        shape = (size, size)
+        samples = [
+            SegDataSample(
+                metainfo=dict(
+                    img_shape=shape,
+                    ori_shape=shape,
+                    pad_shape=shape,
+                    padding_size=[0, 0, 0, 0])) for _ in range(batch)
+        ]
+        return dict(inputs=_uint8_images(batch, size), data_samples=samples)
+
+    return make
+
+
+def _uint8_images(batch: int, size: int) -> List[torch.Tensor]:
+    return [
+        torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
+        for _ in range(batch)
+    ]
+
+
+CONFIG_GROUPS = {
+    'detector':
+    ConfigGroup(
+        algorithm='SSDLite',
+        networks=('backbone', 'neck', 'bbox_head'),
+        make_inputs=_det_inputs,
+        test_cfg=DET_TEST_CFG,
+        peers=(PeerConfig(
+            'mmdet SSDLite-MobileNetV2', 'mmdet',
+            'ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'), )),
+    'segmentor':
+    ConfigGroup(
+        algorithm='DeepLabv3',
+        networks=('backbone', 'decode_head'),
+        make_inputs=_seg_inputs),
+}
 
 
 @dataclass
@@ -226,25 +388,23 @@ def num_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def build_from_config(path: str, test_cfg: Optional[dict] = None):
-    """The model of an mmdet / mmseg config, random init, in eval mode
-    (SyncBN -> BN: no process group here, and peers run plain BN)."""
-    cfg = load_config(path)
-    cfg.model.backbone.init_cfg = None  # no pretrained checkpoint here
+def _build_module(cfg: dict) -> nn.Module:
+    """A registered module from its config (``type`` with its scope, e.g.
+    ``'mmvit.MobileViT'``), in eval mode."""
+    from mmengine.registry import MODELS
+    model = MODELS.build(cfg)
+    model.eval()  # not chained: mmpretrain's MobileViT.train() returns None
+    return model
+
+
+def _build_config(path: str, test_cfg: Optional[dict] = None) -> nn.Module:
+    """The model of a config with random weights (its initializers run, no
+    pretrained checkpoint read), in eval mode, SyncBN -> BN, ``test_cfg``
+    replacing the config's when given."""
+    options = {'model.backbone.init_cfg': None}
     if test_cfg is not None:
-        cfg.model.test_cfg = dict(test_cfg)
-    return build_model(cfg, init_weights=True)
-
-
-class _Features(nn.Module):
-    """timm's ``forward_features`` as a module."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, x):
-        return self.model.forward_features(x)
+        options['model.test_cfg'] = dict(test_cfg, _delete_=True)
+    return build_model(path, cfg_options=options, init_weights=True)
 
 
 def _prepare(model: nn.Module, args, networks: Sequence[str] = ()):
@@ -258,12 +418,6 @@ def _prepare(model: nn.Module, args, networks: Sequence[str] = ()):
     return model
 
 
-def _deployed(model: nn.Module, args) -> nn.Module:
-    # mmvit's fast path: BN folded and NHWC weights (oneDNN's NHWC depthwise
-    # and 1x1 kernels), whatever --channels-last says for the other rows
-    return switch_to_deploy(model, channels_last=True)
-
-
 def _image_batch(size: int, channels_last: bool):
 
     def make(batch: int) -> torch.Tensor:
@@ -274,167 +428,92 @@ def _image_batch(size: int, channels_last: bool):
     return make
 
 
-def _flops(module: nn.Module, size: int) -> int:
-    with torch.no_grad():
-        return count_flops(module, (torch.rand(1, 3, size, size), ))
+def _case(group: str, name: str, kind: str, arch: Optional[str],
+          model: nn.Module, args) -> Case:
+    """The row of ``model``: params and FLOPs of the model as built (before
+    ``--channels-last`` and ``--compile``), then the timed call: the module
+    itself in the backbone group, ``model.test_step`` in a config group."""
+    size = INPUT_SIZE[group]
+    spec = CONFIG_GROUPS.get(group)
+    network = model if spec is None else NetworkForward(model)
+    flops = count_flops(network, (torch.rand(1, 3, size, size), ))
+    params = num_params(model)
+    if spec is None:
+        run = _prepare(model, args)
+        make_inputs = _image_batch(size, args.channels_last)
+    else:
+        run = _prepare(model, args, spec.networks).test_step
+        make_inputs = spec.make_inputs(size)
+    return Case(group, name, kind, arch, run, make_inputs, params, flops)
+
+
+def _mmvit_cases(group: str, name: str, arch: str,
+                 build: Callable[[], nn.Module], args) -> List[Case]:
+    """``'mmvit {name}'`` as built and, unless ``--no-deploy``, its deploy
+    twin, each from a fresh ``build()``."""
+    cases = [_case(group, f'mmvit {name}', 'eager', arch, build(), args)]
+    if args.deploy:
+        # mmvit's fast path: BN folded and NHWC weights (oneDNN's NHWC
+        # depthwise and 1x1 kernels), whatever --channels-last says for the
+        # other rows
+        deployed = switch_to_deploy(build(), channels_last=True)
+        cases.append(
+            _case(group, f'mmvit {name} deploy', 'deploy', arch, deployed,
+                  args))
+    return cases
 
 
 def backbone_cases(arch: str, args) -> List[Case]:
-    from mmvit.models.backbones import MobileViT
-    size = INPUT_SIZE['backbone']
-    make_inputs = _image_batch(size, args.channels_last)
-    label = f'MobileViT-{SHORT[arch]}'
-
-    def case(name, kind, module, case_arch=arch):
-        # FLOPs on the plain module, before compile / channels-last
-        flops = _flops(module, size)
-        params = num_params(module)
-        module = _prepare(module, args)
-        return Case('backbone', name, kind, case_arch, module, make_inputs,
-                    params, flops)
-
-    def mmvit_backbone():
-        return MobileViT(arch=arch, out_indices=(5, )).eval()
-
-    cases = [case(f'mmvit {label}', 'eager', mmvit_backbone())]
-    if args.deploy:
-        cases.append(
-            case(f'mmvit {label} deploy', 'deploy',
-                 _deployed(mmvit_backbone(), args)))
+    """mmvit's backbone of ``arch`` (eager, deploy), timm's and
+    mmpretrain's."""
+    family = FAMILY_OF[arch]
+    name = family.name(arch)
+    cases = _mmvit_cases(
+        'backbone', name, arch,
+        lambda: _build_module(dict(family.backbone, arch=arch)), args)
     if args.peers:
         import timm
-        from mmpretrain.models import MobileViT as MMPretrainMobileViT
+
         # num_classes=0: no classifier, so params count the same layers
+        timm_name = family.timm_name(arch)
         timm_model = timm.create_model(
-            TIMM_NAMES[arch], pretrained=False, num_classes=0)
+            timm_name, pretrained=False, num_classes=0).eval()
         cases.append(
-            case(f'timm {TIMM_NAMES[arch]}', 'timm',
-                 _Features(timm_model.eval())))
-        mmpretrain_model = MMPretrainMobileViT(arch=arch)
-        mmpretrain_model.eval()  # its train() returns None
-        cases.append(
-            case(f'mmpretrain {label}', 'mmpretrain', mmpretrain_model))
+            _case('backbone', f'timm {timm_name}', 'timm', arch,
+                  NetworkForward(timm_model, 'forward_features'), args))
+        if family.mmpretrain_backbone is not None:
+            model = _build_module(dict(family.mmpretrain_backbone, arch=arch))
+            cases.append(
+                _case('backbone', f'mmpretrain {name}', 'mmpretrain', arch,
+                      model, args))
     return cases
 
 
-def _det_inputs(size: int):
-    from mmdet.structures import DetDataSample
-
-    def make(batch: int) -> dict:
-        scale = (size / DET_ORI_SHAPE[1], size / DET_ORI_SHAPE[0])
-        samples = [
-            DetDataSample(
-                metainfo=dict(
-                    img_shape=(size, size),
-                    ori_shape=DET_ORI_SHAPE,
-                    scale_factor=scale)) for _ in range(batch)
-        ]
-        images = [
-            torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
-            for _ in range(batch)
-        ]
-        return dict(inputs=images, data_samples=samples)
-
-    return make
-
-
-def _seg_inputs(size: int):
-    from mmseg.structures import SegDataSample
-
-    def make(batch: int) -> dict:
-        shape = (size, size)
-        samples = [
-            SegDataSample(
-                metainfo=dict(
-                    img_shape=shape,
-                    ori_shape=shape,
-                    pad_shape=shape,
-                    padding_size=[0, 0, 0, 0])) for _ in range(batch)
-        ]
-        images = [
-            torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
-            for _ in range(batch)
-        ]
-        return dict(inputs=images, data_samples=samples)
-
-    return make
-
-
-def _config_cases(group: str, arch: Optional[str], name: str, kind: str,
-                  build: Callable[[], nn.Module], networks: Sequence[str],
-                  make_inputs, args) -> List[Case]:
-    """An eager case, and its deploy twin for mmvit, of a config model."""
-    size = INPUT_SIZE[group]
-    kinds = [kind]
-    if kind == 'eager' and args.deploy:
-        kinds.append('deploy')
-    cases = []
-    for case_kind in kinds:
-        model = build()
-        if case_kind == 'deploy':
-            model = _deployed(model, args)
-        flops = _flops(TensorMode(model), size)
-        params = num_params(model)
-        model = _prepare(model, args, networks)
-        cases.append(
-            Case(group, name + (' deploy' if case_kind == 'deploy' else ''),
-                 case_kind, arch, model.test_step, make_inputs, params, flops))
-    return cases
-
-
-def detector_cases(archs: Sequence[str], args) -> List[Case]:
-    import mmdet
-    size = INPUT_SIZE['detector']
-    make_inputs = _det_inputs(size)
-    networks = ('backbone', 'neck', 'bbox_head')
+def config_cases(group: str, archs: Sequence[str], args) -> List[Case]:
+    """The models of a config group (:data:`CONFIG_GROUPS`): mmvit's config
+    of every arch (eager, deploy), then the group's peers."""
+    spec = CONFIG_GROUPS[group]
     cases = []
     for arch in archs:
-        path = osp.join(CONFIG_DIR, DET_CONFIGS[arch])
-        cases += _config_cases(
-            'detector',
-            arch,
-            f'mmvit SSDLite-MobileViT-{SHORT[arch]}',
-            'eager',
-            lambda p=path: build_from_config(p, DET_TEST_CFG),
-            networks,
-            make_inputs,
-            args)
+        family = FAMILY_OF[arch]
+        if group not in family.configs:
+            continue
+        path = osp.join(CONFIG_DIR, family.configs[group](arch))
+        cases += _mmvit_cases(
+            group, f'{spec.algorithm}-{family.name(arch)}', arch,
+            functools.partial(_build_config, path, spec.test_cfg), args)
     if args.peers:
-        path = osp.join(
-            osp.dirname(mmdet.__file__), '.mim', 'configs', MMDET_PEER_CONFIG)
-        cases += _config_cases('detector', None, 'mmdet SSDLite-MobileNetV2',
-                               'mmdet',
-                               lambda: build_from_config(path, DET_TEST_CFG),
-                               networks, make_inputs, args)
-    return cases
-
-
-def segmentor_cases(archs: Sequence[str], args) -> List[Case]:
-    size = INPUT_SIZE['segmentor']
-    make_inputs = _seg_inputs(size)
-    cases = []
-    for arch in archs:
-        path = osp.join(CONFIG_DIR, SEG_CONFIGS[arch])
-        cases += _config_cases(
-            'segmentor',
-            arch,
-            f'mmvit DeepLabv3-MobileViT-{SHORT[arch]}',
-            'eager',
-            lambda p=path: build_from_config(p), ('backbone', 'decode_head'),
-            make_inputs,
-            args)
+        for peer in spec.peers:
+            model = _build_config(peer.path(), spec.test_cfg)
+            cases.append(
+                _case(group, peer.name, peer.package, None, model, args))
     return cases
 
 
 def build_cases(group: str, args) -> List[Case]:
-    if group == 'backbone':
-        cases = []
-        for arch in args.archs:
-            cases += backbone_cases(arch, args)
-        return cases
-    if group == 'detector':
-        return detector_cases(args.archs, args)
-    return segmentor_cases(args.archs, args)
+    if group in CONFIG_GROUPS:
+        return config_cases(group, args.archs, args)
+    return [case for arch in args.archs for case in backbone_cases(arch, args)]
 
 
 # ---------------------------------------------------------------- timing

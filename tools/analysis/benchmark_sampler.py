@@ -23,11 +23,10 @@ import time
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
-from mmvit.datasets.samplers import build_scale_table, min_batches_for
+from mmvit.apis import build_runner, load_config
+from mmvit.datasets.multiscale import build_scale_table, min_batches_for
 
 
 def parse_args():
@@ -142,7 +141,7 @@ def build_cfg(base_cfg, mode, data_root, args, work_dir):
 
 
 def run(cfg):
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     timer = EpochTimer()
     runner.register_hook(timer)
     runner.train()
@@ -155,7 +154,7 @@ def run(cfg):
 
 def main():
     args = parse_args()
-    base_cfg = Config.fromfile(args.config)
+    base_cfg = load_config(args.config)
     sampler_cfg = base_cfg.train_dataloader.batch_sampler
     table = build_scale_table(
         batch_size=args.batch_size,

@@ -10,7 +10,7 @@ import argparse
 import torch
 
 from mmvit.apis import build_model  # (applies the runtime fixes too)
-from mmvit.utils.flops import TensorMode, count_flops
+from mmvit.utils.flops import NetworkForward, count_flops
 
 
 def parse_args(argv=None):
@@ -30,9 +30,7 @@ def get_flops(config: str, shape=(256, 256)):
     """Return ``(params, flops)`` of the config's model at ``shape``."""
     model = build_model(config)
     params = sum(p.numel() for p in model.parameters())
-    inputs = torch.rand(1, 3, *shape)
-    with torch.no_grad():
-        flops = count_flops(TensorMode(model), (inputs, ))
+    flops = count_flops(NetworkForward(model), (torch.rand(1, 3, *shape), ))
     return params, flops
 
 

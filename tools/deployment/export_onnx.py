@@ -6,7 +6,7 @@
 
 The graph takes ``[B, 3, H, W]`` float pixels as the config's pipeline loads
 them (BGR, 0-255) with a dynamic batch ``B``; normalisation is inside. See
-``mmvit/deployment/onnx_export.py`` for the outputs of each task.
+``mmvit/deployment/wrappers.py`` for the outputs of each task.
 """
 import argparse
 import os
@@ -16,7 +16,10 @@ from typing import List, Optional
 
 import torch
 
-from mmvit.deployment import onnx_export
+from mmvit.apis import TASKS
+from mmvit.deployment import (check_input_shape, export_config, output_diffs,
+                              output_names)
+from mmvit.deployment.export import DEFAULT_OPSET, MIN_OPSET
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,7 +38,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--task',
         default='auto',
-        choices=('auto', ) + onnx_export.TASKS,
+        choices=('auto', ) + TASKS,
         help='what to export; auto: the config\'s model (default)')
     parser.add_argument(
         '--with-nms',
@@ -44,9 +47,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--opset',
         type=int,
-        default=onnx_export.DEFAULT_OPSET,
-        help=f'ONNX opset, >= {onnx_export.MIN_OPSET} '
-        f'(default {onnx_export.DEFAULT_OPSET}, the exporter\'s own; lower '
+        default=DEFAULT_OPSET,
+        help=f'ONNX opset, >= {MIN_OPSET} '
+        f'(default {DEFAULT_OPSET}, the exporter\'s own; lower '
         'ones go through the ONNX version converter)')
     parser.add_argument(
         '--no-fuse',
@@ -88,13 +91,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.checkpoint is not None and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     height, width = args.shape
-    onnx_export.check_input_shape(height, width)
+    check_input_shape(height, width)
     if args.checkpoint is None:
         print('no checkpoint given: exporting random weights')
     out_dir = osp.dirname(osp.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
 
-    reference, exported, summary = onnx_export.export_config(
+    reference, exported, summary = export_config(
         args.config,
         args.out,
         input_shape=(height, width),
@@ -122,8 +125,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
             print('comparing with the exported (BN-folded) PyTorch model')
         diffs, rel_diffs = {}, {}
         for name, inputs in (('batch 1', image), ('batch 2', batch2)):
-            pairs = onnx_export.output_diffs(reference, args.out, inputs)
-            names = onnx_export.output_names(reference, len(pairs))
+            pairs = output_diffs(reference, args.out, inputs)
+            names = output_names(reference, len(pairs))
             diffs[name] = [diff for diff, _ in pairs]
             rel_diffs[name] = [rel for _, rel in pairs]
             print(f'onnxruntime vs PyTorch, {name}: ' + ', '.join(

@@ -84,7 +84,7 @@ class MidEpochResumeHook(Hook):
       after batch ``k`` of ``K``;
     * with a batch sampler that can skip batches (a ``skip_batches(epoch,
       num_batches)`` method, as
-      :class:`~mmvit.datasets.samplers.MultiScaleVariableBatchSampler`), the
+      :class:`~mmvit.datasets.multiscale.MultiScaleVariableBatchSampler`), the
       ``k`` batches trained before the interruption are left out: training
       continues with batch ``k + 1`` of the same epoch plan, with the samples,
       input sizes and learning rates of an uninterrupted run, and ends at
