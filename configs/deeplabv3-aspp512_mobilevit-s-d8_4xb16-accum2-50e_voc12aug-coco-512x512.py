@@ -15,9 +15,9 @@ _base_ = [
     './deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
     './_base_/datasets/cvnets_voc_seg.py',  # coco_voc_train
 ]
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-num_classes = 21
-crop_size = (512, 512)
+norm_cfg = _base_.norm_cfg  # of the model (SyncBN)
+num_classes = _base_.num_classes  # of the data (VOC: 21)
+crop_size = _base_.crop_size  # of the data (512x512)
 model = dict(
     backbone=dict(out_stride=8),
     decode_head=dict(
@@ -51,7 +51,13 @@ train_pipeline = [
         keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='Pad', size=crop_size, pad_val=dict(img=0, seg=255)),
+    # the values the data preprocessor pads batches with (image 0, mask 255)
+    dict(
+        type='Pad',
+        size=crop_size,
+        pad_val=dict(
+            img=_base_.data_preprocessor.pad_val,
+            seg=_base_.data_preprocessor.seg_pad_val)),
     # HEAD's `random_gaussian_noise` is a PIL Gaussian blur (radius U[0, 1),
     # p 0.5); mmseg's only blur / noise transforms (BioMedicalGaussianBlur,
     # BioMedicalGaussianNoise) expect float (N, Z, Y, X) volumes: left out.

@@ -13,10 +13,8 @@ _base_ = [
     './_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
 ]
 log_processor = dict(by_epoch=True)  # epoch-based schedule
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
-crop_size = (512, 512)
-data_preprocessor = dict(size=crop_size)
+# batches padded to the training crop of the data base (512x512)
+data_preprocessor = dict(size=_base_.crop_size)
 model = dict(data_preprocessor=data_preprocessor)
 train_dataloader = dict(
     batch_size=32,

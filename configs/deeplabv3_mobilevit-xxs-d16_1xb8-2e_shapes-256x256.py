@@ -12,15 +12,13 @@ _base_ = [
     './_base_/models/deeplabv3_mobilevit-s-d16.py',
     './_base_/datasets/shapes_seg.py',
     'mmseg::_base_/default_runtime.py',
-    './_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
     './_base_/schedules/shapes_demo.py',
 ]
 log_processor = dict(by_epoch=True)  # epoch-based schedule
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 num_train, num_val = 2400, 200
 max_epochs = 2
-crop_size = (256, 256)
+num_classes = _base_.num_classes  # of the data (shapes_seg.py)
+crop_size = _base_.crop_size
 # written by stage 1 (the demo passes its own path)
 pretrain_config = 'configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py'
 pretrained = 'work_dirs/mobilevit-xxsmall_1xb32_shapes/epoch_2.pth'
@@ -30,7 +28,7 @@ data_preprocessor = dict(size=crop_size)
 train_pipeline = [
     dict(type='mmvit.LoadImageFromFileChecked'),
     dict(type='LoadAnnotations'),
-    dict(type='mmvit.CheckSegMap', num_classes=4),
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
     dict(
         type='RandomResize',
         scale=(512, 256),
@@ -54,12 +52,16 @@ model = dict(
         arch='xx_small',
         norm_cfg=norm_cfg,
         init_cfg=dict(
-            _delete_=True,
+            _delete_=True,  # the model base's is None
             type='Pretrained',
             checkpoint=pretrained,
             prefix='backbone.')),
-    decode_head=dict(in_channels=80, num_classes=4, norm_cfg=norm_cfg))
-optim_wrapper = _base_.shapes_demo.optim_wrapper
+    decode_head=dict(
+        in_channels=80, num_classes=num_classes, norm_cfg=norm_cfg))
+# the paper's optimiser with the head's learning rate x10
+optim_wrapper = dict(
+    _base_.shapes_demo.optim_wrapper,
+    paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.)}))
 param_scheduler = [
     _base_.shapes_demo.warmup,
     dict(
@@ -68,7 +70,10 @@ param_scheduler = [
         eta_min_ratio=1e-3,
         end=max_epochs),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 # a short run: EMA with a time constant of ~50 iterations instead of 2000
 custom_hooks = [
     dict(
@@ -79,8 +84,22 @@ custom_hooks = [
         priority=49),
     _base_.shapes_demo.mid_epoch_resume_hook,
 ]
+# mmseg's hooks (its schedule bases define them), the best mIoU kept
 default_hooks = dict(
-    logger=_base_.shapes_demo.logger,
-    checkpoint=dict(_base_.shapes_demo.checkpoint, interval=max_epochs))
+    timer=dict(type='IterTimerHook'),
+    logger=dict(
+        _base_.shapes_demo.logger, type='LoggerHook',
+        log_metric_by_epoch=True),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        _base_.shapes_demo.checkpoint,
+        type='CheckpointHook',
+        by_epoch=True,
+        interval=max_epochs,
+        save_best='mIoU',
+        rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
 env_cfg = dict(cudnn_benchmark=False)
-auto_scale_lr = dict(base_batch_size=8)
+# the learning rate is for this batch; `--auto-scale-lr` rescales it
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -12,8 +12,6 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
     './_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
 ]
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook',

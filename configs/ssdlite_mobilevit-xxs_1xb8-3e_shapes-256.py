@@ -5,19 +5,16 @@
 # fine-tunes from ImageNet weights; evaluated with mmdet's CocoMetric:
 #   python tools/train.py configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py
 #   python tools/train.py configs/ssdlite_mobilevit_xxs_shapes.py
-# The COCO model (ssdlite_mobilevit-xxs_4xb32-200e_coco.py: the same bases
-# but the data) with 3 classes at 256x256, where the SSDLite anchors match
-# the objects (at 128 px half of them have no anchor with IoU >= 0.5); plain
-# BN for one CPU process.
+# The COCO model (ssdlite_mobilevit-xxs_4xb32-200e_coco.py: the same model
+# base) with 3 classes at 256x256, where the SSDLite anchors match the
+# objects (at 128 px half of them have no anchor with IoU >= 0.5); plain BN
+# for one CPU process.
 _base_ = [
     './_base_/models/ssdlite_mobilevit-s.py',
     './_base_/datasets/shapes_det.py',
     'mmdet::_base_/default_runtime.py',
-    './_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
     './_base_/schedules/shapes_demo.py',
 ]
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 
 max_epochs = 3
 num_classes = 3
@@ -68,7 +65,10 @@ param_scheduler = [
         eta_min=1e-5,
         end=max_epochs),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(
+    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
 custom_hooks = [
     _base_.shapes_demo.check_invalid_loss_hook,
     _base_.shapes_demo.mid_epoch_resume_hook,
@@ -81,4 +81,5 @@ default_hooks = dict(
         interval=max_epochs,
         save_best='coco/bbox_mAP',
         rule='greater'))
-auto_scale_lr = dict(base_batch_size=8)
+# the learning rate is for this batch; `--auto-scale-lr` rescales it
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -26,8 +26,31 @@ here edits installed packages.
   (the demo's peer) train but cannot test. ``patch_mmdet_ssd_head`` gives the
   class ``loss_cls = None`` (what mmvit's SSDLite head sets), right after
   ``mmdet.models.dense_heads`` is imported.
+* mmdet's ``analyze_results.py`` rebuilds a test pipeline from the loading
+  steps of the training pipeline, found by exact class, so mmvit's
+  ``LoadImageFromFileChecked`` (a ``LoadImageFromFile``) is not one and the
+  tool stops ("must include loading image and annotations related
+  pipeline"). ``patch_mmdet_loading_pipeline`` makes
+  ``get_loading_pipeline`` keep subclasses of the loaders too.
+* mmseg 1.2.2's ``SegLocalVisualizer`` draws class names with OpenCV into an
+  array laid out like the image it is given; ``browse_dataset.py`` gives it
+  a transposed (not C-contiguous) view and OpenCV refuses it ("Layout of the
+  output array img is incompatible with cv::Mat", mmseg issue #3405).
+  ``patch_mmseg_seg_visualizer`` hands it a C-contiguous copy.
+* mmseg 1.2.2's ``get_flops.py`` passes both ``input_shape`` and ``inputs``
+  to mmengine's ``get_model_complexity_info``, which refuses that since
+  mmengine 0.7 (mmseg issue #3241, fixed after 1.2.2).
+  ``patch_mmengine_complexity_info`` accepts the pair when ``inputs`` is one
+  batch-1 tensor of exactly ``input_shape`` (nothing is ambiguous then) and
+  still refuses any other pair.
+
+The stock scripts bind these functions when they start; the fixes reach them
+because ``mmvit_compat.pth`` imports ``mmvit.compat`` (hence ``mmvit``, which
+applies everything) when the interpreter starts.
 """
 
+import functools
+import importlib
 import importlib.abc
 import importlib.util
 import os
@@ -130,6 +153,93 @@ def patch_mmdet_ssd_head() -> None:
         SSDHead.loss_cls = None
 
 
+def patch_mmdet_loading_pipeline() -> None:
+    """``mmdet.datasets.get_loading_pipeline`` keeps the steps whose class is
+    mmcv's ``LoadImageFromFile``, mmdet's ``LoadAnnotations`` or a subclass
+    of either (idempotent)."""
+    from mmcv.transforms import LoadImageFromFile
+    from mmdet.datasets.transforms import LoadAnnotations
+    from mmdet.registry import TRANSFORMS
+    utils = importlib.import_module('mmdet.datasets.utils')
+    original = utils.get_loading_pipeline
+    if getattr(original, '_mmvit_fix', False):
+        return
+
+    @functools.wraps(original)
+    def get_loading_pipeline(pipeline):
+        loading = []
+        for step in pipeline:
+            cls = step['type']
+            if not isinstance(cls, type):
+                cls = TRANSFORMS.get(cls)
+            if isinstance(cls, type) and issubclass(
+                    cls, (LoadImageFromFile, LoadAnnotations)):
+                loading.append(step)
+        # mmdet's check and message (one image loader, one annotation one)
+        assert len(loading) == 2, (
+            'The data pipeline in your config file must include loading '
+            'image and annotations related pipeline.')
+        return loading
+
+    get_loading_pipeline._mmvit_fix = True
+    utils.get_loading_pipeline = get_loading_pipeline
+    package = sys.modules.get('mmdet.datasets')
+    if getattr(package, 'get_loading_pipeline', None) is original:
+        package.get_loading_pipeline = get_loading_pipeline
+
+
+def patch_mmseg_seg_visualizer() -> None:
+    """``SegLocalVisualizer._draw_sem_seg`` draws on a C-contiguous copy of
+    a non-contiguous image (idempotent)."""
+    import numpy as np
+    from mmseg.visualization.local_visualizer import SegLocalVisualizer
+    original = SegLocalVisualizer._draw_sem_seg
+    if getattr(original, '_mmvit_fix', False):
+        return
+
+    @functools.wraps(original)
+    def _draw_sem_seg(self, image, *args, **kwargs):
+        return original(self, np.ascontiguousarray(image), *args, **kwargs)
+
+    _draw_sem_seg._mmvit_fix = True
+    SegLocalVisualizer._draw_sem_seg = _draw_sem_seg
+
+
+def patch_mmengine_complexity_info() -> None:
+    """mmengine's ``get_model_complexity_info`` accepts ``input_shape``
+    beside ``inputs`` when ``inputs`` is one batch-1 tensor of that shape
+    (idempotent)."""
+    import torch
+    print_helper = importlib.import_module('mmengine.analysis.print_helper')
+    original = print_helper.get_model_complexity_info
+    if getattr(original, '_mmvit_fix', False):
+        return
+
+    @functools.wraps(original)
+    def get_model_complexity_info(model,
+                                  input_shape=None,
+                                  inputs=None,
+                                  show_table=True,
+                                  show_arch=True):
+        tensor = inputs[0] if isinstance(inputs, (tuple, list)) and len(
+            inputs) == 1 else inputs
+        if (input_shape is not None and isinstance(tensor, torch.Tensor)
+                and tuple(tensor.shape) == (1, *input_shape)):
+            input_shape = None  # the same input, described twice
+        return original(
+            model,
+            input_shape=input_shape,
+            inputs=inputs,
+            show_table=show_table,
+            show_arch=show_arch)
+
+    get_model_complexity_info._mmvit_fix = True
+    print_helper.get_model_complexity_info = get_model_complexity_info
+    package = sys.modules.get('mmengine.analysis')
+    if getattr(package, 'get_model_complexity_info', None) is original:
+        package.get_model_complexity_info = get_model_complexity_info
+
+
 class _FixingLoader(importlib.abc.Loader):
     """Executes a module with its own loader, then runs the fixes of it.
     The module keeps its own loader (``__loader__``, ``__spec__.loader``)."""
@@ -196,9 +306,15 @@ def _post_import_finder() -> _PostImportFinder:
 def apply() -> None:
     """Install every runtime fix of this module (idempotent, imports
     nothing): the torchvision hook, the safe checkpoint loader (when
-    ``mmengine.runner.checkpoint`` is imported) and the ``SSDHead`` patch
-    (when ``mmdet.models.dense_heads`` is imported; never without mmdet)."""
+    ``mmengine.runner.checkpoint`` is imported), the ``SSDHead`` patch
+    (when ``mmdet.models.dense_heads`` is imported; never without mmdet) and
+    the analysis-tool fixes (each when the module it fixes is imported)."""
     install_torchvision_hook()
     finder = _post_import_finder()
     finder.add('mmengine.runner.checkpoint', install_checkpoint_loader)
     finder.add('mmdet.models.dense_heads', patch_mmdet_ssd_head)
+    finder.add('mmdet.datasets.utils', patch_mmdet_loading_pipeline)
+    finder.add('mmseg.visualization.local_visualizer',
+               patch_mmseg_seg_visualizer)
+    finder.add('mmengine.analysis.print_helper',
+               patch_mmengine_complexity_info)

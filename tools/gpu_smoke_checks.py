@@ -713,9 +713,10 @@ default_hooks = dict(
 #: ``(file written, template, repository config, data kind)``
 SMOKE_CONFIGS = (
     ('ssdlite_mobilevit_xxs_shapes_smoke.py', _DET,
-     'configs/ssdlite_mobilevit_xxs_shapes.py', 'shapes'),
+     'configs/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py', 'shapes'),
     ('deeplabv3_mobilevit_xxs_shapes_smoke.py', _SEG,
-     'configs/deeplabv3_mobilevit_xxs_shapes.py', 'shapes'),
+     'configs/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
+     'shapes'),
     ('mobilevit-xxsmall_shapes_smoke.py', _CLS,
      'configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py', 'cls'),
 )

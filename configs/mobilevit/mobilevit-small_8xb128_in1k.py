@@ -100,6 +100,4 @@ custom_hooks = [
 # The sample order and sampler plan are seeded by seed + epoch (a resumed
 # run takes the seeds of its checkpoint).
 randomness = dict(seed=0, deterministic=False)
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 auto_scale_lr = dict(base_batch_size=1024)

@@ -10,8 +10,6 @@ _base_ = [
     './mobilevit-xxsmall_8xb128_in1k.py',
     '../_base_/schedules/shapes_demo.py',
 ]
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets'], allow_failed_imports=False)
 
 data_root = 'data/shapes_cls/'
 num_classes = 4  # len(mmvit.datasets.shapes.CLS_CLASSES)

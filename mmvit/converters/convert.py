@@ -11,7 +11,10 @@ Sources (``fmt`` names):
   ``MobileViTForSemanticSegmentation`` (or a bare ``MobileViTModel``)
   (:mod:`.hf`);
 * ``mmpretrain``: ``mobilevit-{small,xsmall,xxsmall}_3rdparty_in1k_*.pth``
-  (:mod:`.mmpretrain`).
+  (:mod:`.mmpretrain`);
+* MobileViTv2: ml-cvnets HEAD's classification / SSDLite / DeepLabv3
+  releases (:mod:`.cvnets_v2`) and timm's ``mobilevitv2_*``
+  (:mod:`.timm_v2`).
 
 The result is laid out like an OpenMMLab checkpoint of mmvit's configs:
 ``backbone.*`` + ``head.fc.*`` (mmpretrain ``ImageClassifier``),
@@ -29,11 +32,13 @@ from typing import Dict, Optional, Tuple
 import torch
 
 from .cvnets import cvnets_to_mmvit
+from .cvnets_v2 import cvnets_v2_to_mmvit
 from .detect import (FormatMismatchError, detect_format_and_arch,
-                     detect_task, strip_module)
+                     detect_task, family, strip_module)
 from .hf import hf_to_mmvit
 from .mmpretrain import mmpretrain_to_mmvit
 from .timm import timm_to_mmvit
+from .timm_v2 import timm_v2_to_mmvit
 
 CONVERTERS = {
     'cvnets': cvnets_to_mmvit,
@@ -41,13 +46,19 @@ CONVERTERS = {
     'hf': hf_to_mmvit,
     'mmpretrain': mmpretrain_to_mmvit,
 }
+# MobileViTv2 checkpoints: ml-cvnets HEAD's releases and timm's mobilevitv2_*
+V2_CONVERTERS = {
+    'cvnets': cvnets_v2_to_mmvit,
+    'timm': timm_v2_to_mmvit,
+}
 
 
 def convert_state_dict(state_dict: Dict[str, torch.Tensor],
                        fmt: Optional[str] = None,
                        arch: Optional[str] = None,
                        **kwargs) -> Tuple['OrderedDict', dict]:
-    """Convert a MobileViT state dict of any supported format to mmvit.
+    """Convert a MobileViT / MobileViTv2 state dict of any supported format
+    to mmvit.
 
     Args:
         state_dict (dict): Source state dict.
@@ -69,6 +80,12 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor],
         raise ValueError('this checkpoint is already in the mmvit layout')
     if fmt is not None and fmt != found_fmt:
         raise FormatMismatchError(fmt, found_fmt)
-    converted = CONVERTERS[found_fmt](state_dict, arch=arch, **kwargs)
+    converters = (V2_CONVERTERS
+                  if family(found_arch) == 'MobileViTv2' else CONVERTERS)
+    if found_fmt not in converters:
+        raise ValueError(f'no {found_fmt} {family(found_arch)} checkpoints '
+                         f'are known; {family(found_arch)} converts from '
+                         f'{sorted(converters)}')
+    converted = converters[found_fmt](state_dict, arch=arch, **kwargs)
     info = dict(format=found_fmt, arch=found_arch, task=detect_task(converted))
     return converted, info

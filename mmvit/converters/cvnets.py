@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 from mmvit.apis import TASKS
+from mmvit.models.backbones.mobilevit import ARCH_SETTINGS
 from .detect import check_format_and_arch
 from .detect import detect_task as detect_mmvit_task
 from .detect import strip_module, transformer_depths
@@ -198,7 +199,8 @@ def cvnets_to_mmvit(
             Defaults to None: cvnets' (:func:`default_num_anchors`).
     """
     state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(state_dict, 'cvnets', arch)
+    _, arch = check_format_and_arch(
+        state_dict, 'cvnets', arch, backbone='MobileViT')
     task = detect_task(state_dict)
     out = apply_rules(state_dict, rules(task),
                       dict(depths=transformer_depths(arch)),
@@ -267,6 +269,9 @@ def mmvit_to_cvnets(
     """mmvit classifier / segmentor / detector (or bare backbone) state dict
     -> ml-cvnets key layout; the inverse of :func:`cvnets_to_mmvit`."""
     _, arch = check_format_and_arch(state_dict, 'mmvit')
+    if arch not in ARCH_SETTINGS:
+        raise ValueError(f'a MobileViTv2 {arch!r} state dict: convert it '
+                         'with mmvit.converters.mmvit_v2_to_cvnets')
     task = detect_mmvit_task(state_dict)
     source = OrderedDict(state_dict)
     if task == 'detector':

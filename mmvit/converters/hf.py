@@ -143,7 +143,8 @@ def hf_to_mmvit(
     mmvit. HF's weights take BGR input (its image processor flips RGB to
     BGR), like mmvit's configs."""
     state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(state_dict, 'hf', arch)
+    _, arch = check_format_and_arch(
+        state_dict, 'hf', arch, backbone='MobileViT')
     task = detect_task(state_dict)
     return apply_rules(
         merge_qkv(state_dict), rules(task),

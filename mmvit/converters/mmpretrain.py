@@ -33,7 +33,8 @@ def mmpretrain_to_mmvit(
             another. Defaults to None (any).
     """
     state_dict = strip_module(state_dict)
-    check_format_and_arch(state_dict, 'mmpretrain', arch)
+    check_format_and_arch(
+        state_dict, 'mmpretrain', arch, backbone='MobileViT')
     converted = OrderedDict()
     for key, value in state_dict.items():
         if key.startswith('backbone.'):

@@ -102,7 +102,8 @@ def timm_to_mmvit(state_dict: Dict[str, torch.Tensor],
             Defaults to True.
     """
     state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(state_dict, 'timm', arch)
+    _, arch = check_format_and_arch(
+        state_dict, 'timm', arch, backbone='MobileViT')
     task = detect_task(state_dict)
     out = apply_rules(state_dict, rules(task),
                       dict(depths=transformer_depths(arch)), f'timm {task}')

@@ -5,7 +5,7 @@ import importlib.util
 
 from .. import compat
 from . import backbones, layers
-from .backbones import MobileViT
+from .backbones import MobileViT, MobileViTv2
 
 # sub-package -> the toolbox it builds on
 _OPTIONAL = {
@@ -23,4 +23,4 @@ for _name, _toolbox in _OPTIONAL.items():
 
 compat.install_checkpoint_loader()
 
-__all__ = ['backbones', 'layers', 'MobileViT']
+__all__ = ['backbones', 'layers', 'MobileViT', 'MobileViTv2']

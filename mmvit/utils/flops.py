@@ -61,9 +61,29 @@ class NetworkForward(nn.Module):
         self.method = method
 
     def forward(self, x: torch.Tensor) -> Any:
-        if self.method is None:
-            return self.model(x, mode='tensor')
-        return getattr(self.model, self.method)(x)
+        if self.method is not None:
+            return getattr(self.model, self.method)(x)
+        if hasattr(self.model, 'rpn_head'):
+            # an mmdet two-stage detector: its RPN proposes boxes from the
+            # image shapes of the data samples even in tensor mode
+            return self.model(x, _image_samples(x), mode='tensor')
+        return self.model(x, mode='tensor')
+
+
+def _image_samples(x: torch.Tensor) -> list:
+    """One mmdet ``DetDataSample`` per image of ``x``, the whole (unpadded,
+    unscaled) tensor being the image."""
+    from mmdet.structures import DetDataSample
+    shape = tuple(x.shape[-2:])
+    return [
+        DetDataSample(
+            metainfo=dict(
+                img_shape=shape,
+                ori_shape=shape,
+                pad_shape=shape,
+                batch_input_shape=shape,
+                scale_factor=(1., 1.))) for _ in range(x.shape[0])
+    ]
 
 
 def count_flops(model: nn.Module, inputs: Tuple[torch.Tensor, ...]) -> int:

@@ -1,5 +1,5 @@
 """ml-cvnets SSDLite checkpoints (``ssd_mobilevit_*_320.pt``) convert to
-mmvit's mmdet detector (``configs/ssdlite_mobilevit_*_coco.py``).
+mmvit's mmdet detector (``configs/ssdlite_mobilevit-*_4xb32-200e_coco.py``).
 
 No public implementation of cvnets' SSD layout is installed, so there is no
 independent reference network here: a randomly initialised mmvit detector is
@@ -32,9 +32,9 @@ pytest.importorskip('mmdet')
 __all__ = ['single_thread']  # a module-wide fixture, used by being here
 
 DET_CONFIGS = {
-    'small': 'ssdlite_mobilevit_s_coco.py',
-    'x_small': 'ssdlite_mobilevit_xs_coco.py',
-    'xx_small': 'ssdlite_mobilevit_xxs_coco.py',
+    'small': 'ssdlite_mobilevit-s_4xb32-200e_coco.py',
+    'x_small': 'ssdlite_mobilevit-xs_4xb32-200e_coco.py',
+    'xx_small': 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
 }
 ANCHORS = (6, 6, 6, 6, 6, 4)
 PROJ_LEVELS = (0, 1)  # levels whose 1x1 projection changes the width

@@ -1,6 +1,7 @@
 """DeepLabv3 checkpoints of HF (``MobileViTForSemanticSegmentation``) and
 ml-cvnets (``deeplabv3_mobilevit_*.pt``) convert to mmvit's mmseg segmentor
-(``configs/deeplabv3_mobilevit_*_voc.py``) with equal logits.
+(``configs/deeplabv3_mobilevit-*-d16_4xb32-50e_voc12aug-512x512.py``) with
+equal logits.
 
 The reference is HF's segmentation model with random weights; the cvnets
 layout is written out from the released checkpoints' naming and checked
@@ -31,9 +32,9 @@ pytest.importorskip('mmseg')
 __all__ = ['single_thread']  # a module-wide fixture, used by being here
 
 SEG_CONFIGS = {
-    'small': 'deeplabv3_mobilevit_s_voc.py',
-    'x_small': 'deeplabv3_mobilevit_xs_voc.py',
-    'xx_small': 'deeplabv3_mobilevit_xxs_voc.py',
+    'small': 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
+    'x_small': 'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
+    'xx_small': 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
 }
 
 

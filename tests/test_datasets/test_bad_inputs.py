@@ -585,9 +585,16 @@ def test_seg_empty_image_file_stops_naming_the_file(tmp_path):
 # ------------------------------------------------------------- the configs
 def _pipelines(cfg):
     """(train pipeline, test pipeline) of a det / seg config."""
-    train = cfg.train_dataloader.dataset
+    train = _unwrapped(cfg.train_dataloader.dataset)
     train = train.datasets[0] if 'datasets' in train else train
     return train.pipeline, cfg.test_dataloader.dataset.pipeline
+
+
+def _unwrapped(dataset):
+    """The dataset inside wrappers (mmvit.MultiScaleDataset)."""
+    while 'dataset' in dataset:
+        dataset = dataset.dataset
+    return dataset
 
 
 @pytest.mark.parametrize(
@@ -606,8 +613,8 @@ def test_every_det_and_seg_config_checks_its_data(config):
     assert test[0]['type'] == 'LoadImageFromFile'
     if cfg.default_scope == 'mmdet':
         for loader in (cfg.train_dataloader, cfg.test_dataloader):
-            assert loader.dataset.type in ('mmvit.CheckedCocoDataset',
-                                           'mmvit.ShapesDetDataset')
+            assert _unwrapped(loader.dataset).type in (
+                'mmvit.CheckedCocoDataset', 'mmvit.ShapesDetDataset')
     else:
         num_classes = cfg.model.decode_head.num_classes
         for pipeline in (train, test):

@@ -10,9 +10,9 @@ from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader
 
-from mmvit.datasets.samplers import MultiScaleVariableBatchSampler
-from mmvit.datasets.transforms import SampledSizeTransform
-from mmvit.datasets.wrappers import MultiScaleDataset
+from mmvit.datasets.multiscale import (MultiScaleDataset,
+                                      MultiScaleVariableBatchSampler,
+                                      SampledSizeTransform)
 from mmvit.registry import DATASETS, TRANSFORMS
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_tools'))

@@ -37,6 +37,8 @@ ALIASES = {
     'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
     'deeplabv3_mobilevit_s_os8_voc.py':
     'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
+    'deeplabv3_mobilevit_xxs_shapes.py':
+    'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
 }
 ALL_CONFIGS = sorted(
     osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'deeplabv3*.py')))
@@ -187,7 +189,7 @@ def test_config_files_exist_as_real_files():
 def test_every_config_loads_and_builds(name):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
     assert cfg.default_scope == 'mmseg'
-    assert 'mmvit.models' in cfg.custom_imports.imports
+    assert 'mmvit' in cfg.custom_imports.imports
     model = build_segmentor(name)
     assert model.decode_head.ignore_index == 255
     assert isinstance(model.decode_head, DeepLabV3Head)
@@ -441,7 +443,8 @@ def test_bf16_autocast_train_step_and_predict():
     0.048, over two seeds)."""
     from conftest import randomize_norms
     from numerics import relative_error
-    model = build_segmentor('deeplabv3_mobilevit_xxs_shapes.py')
+    model = build_segmentor(
+        'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
     images, samples = _shapes_batch()
     model.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):

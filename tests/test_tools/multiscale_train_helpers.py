@@ -15,10 +15,9 @@ import cv2
 import numpy as np
 from mmengine.hooks import Hook
 
-# the lead's mmvit.datasets.__init__ imports these too; be explicit here
-import mmvit.datasets.samplers  # noqa: F401
-import mmvit.datasets.transforms  # noqa: F401
-import mmvit.datasets.wrappers  # noqa: F401
+# the sampler, its dataset wrapper and transform (the registry would import
+# them on first use; the torchrun entry point names them up front)
+import mmvit.datasets.multiscale  # noqa: F401
 
 
 def make_image_folder(root: str,

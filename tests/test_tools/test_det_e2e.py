@@ -18,7 +18,8 @@ test_tool = load_tool('test.py')
 
 SHAPES_CFG = osp.join(REPO_ROOT, 'configs',
                       'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
-COCO_CFG = osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit_s_coco.py')
+COCO_CFG = osp.join(REPO_ROOT, 'configs',
+                    'ssdlite_mobilevit-s_4xb32-200e_coco.py')
 
 
 def test_train_options(tmp_path):
@@ -45,7 +46,8 @@ def test_train_defaults_and_auto_resume():
     cfg = train_tool.build_config(
         train_tool.parse_args([COCO_CFG, '--resume']))
     assert cfg.resume is True and cfg.load_from is None
-    assert cfg.work_dir == osp.join('./work_dirs', 'ssdlite_mobilevit_s_coco')
+    assert cfg.work_dir == osp.join('./work_dirs',
+                                   'ssdlite_mobilevit-s_4xb32-200e_coco')
 
 
 def test_train_dist_on_cpu_uses_gloo():

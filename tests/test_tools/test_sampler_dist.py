@@ -1,5 +1,6 @@
 """MultiScaleVariableBatchSampler in real mmengine runs: workers, resume,
-the ImageNet configs and a 2-process torchrun (gloo) job."""
+the ImageNet, detection and segmentation configs and a 2-process torchrun
+(gloo) job."""
 import glob
 import json
 import os
@@ -9,14 +10,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SEED
+from conftest import SEED, set_norm
 from mmengine.config import Config
 from mmengine.runner import Runner
 from multiscale_train_helpers import (SizeRecorder, make_image_folder,
                                       runner_kwargs)
 
 from mmvit.compat import install_checkpoint_loader
-from mmvit.datasets.samplers import build_scale_table, min_batches_for
+from mmvit.datasets.multiscale import build_scale_table, min_batches_for
 
 pytestmark = pytest.mark.slow
 
@@ -202,118 +203,64 @@ def test_two_process_gloo_training_has_equal_iterations(
         assert shards[0] | shards[1] == set(range(NUM_IMAGES))
 
 
-# The README's switch for detection and segmentation configs, verbatim but
-# for the paths, the sizes and a small generated dataset.
-DET_SWITCH = '''
-_base_ = '{repo}/configs/ssdlite_mobilevit_xxs_shapes.py'
-custom_imports = dict(
-    imports=['mmvit.models', 'mmvit.datasets',
-             'mmvit.datasets.shapes_detection'],
-    allow_failed_imports=False)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='mmvit.SampledSizeTransform',
-        transform=dict(type='Resize', scale=(128, 128), keep_ratio=False),
-        size_arg='scale',
-        size_order='wh'),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    batch_sampler=dict(
-        _delete_=True,  # the base says batch_sampler=None
-        type='mmvit.MultiScaleVariableBatchSampler',
-        base_size=128,
-        min_size=(96, 128),
-        max_size=(160, 192),
-        num_scales=3),
-    dataset=dict(
-        _delete_=True,
-        type='mmvit.MultiScaleDataset',
-        dataset=dict(
+# The multi-scale detection and segmentation configs (the README points at
+# them), trained on a small generated dataset at small sizes: everything
+# else (pipeline, dataset wrapper, sampler, model) is the config's.
+MULTISCALE_CONFIGS = {
+    'det': 'ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
+    'seg': 'deeplabv3_mobilevit-s-d16_4xb32-ms-50e_voc12aug-512x512.py',
+}
+
+
+def _on_generated_data(cfg, task: str, data_root: str) -> None:
+    """Point the training data of a multi-scale config at 12 generated
+    shapes images (written on first use), keeping its pipeline."""
+    wrapper = cfg.train_dataloader.dataset
+    assert wrapper.type == 'mmvit.MultiScaleDataset'
+    shapes = dict(data_root=data_root, num_train=12, num_val=2)
+    if task == 'det':
+        inner = wrapper.dataset  # COCO
+        wrapper.dataset = dict(
             type='mmvit.ShapesDetDataset',
-            data_root='{data}',
-            num_train=12,
-            num_val=2,
             ann_file='annotations/instances_train.json',
             data_prefix=dict(img='train/'),
-            filter_cfg=dict(filter_empty_gt=True, min_size=0),
-            pipeline=train_pipeline)))
-'''
-
-SEG_SWITCH = '''
-_base_ = '{repo}/configs/deeplabv3_mobilevit_xxs_shapes.py'
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(512, 256),
-        ratio_range=(0.5, 1.5),
-        keep_ratio=True),
-    dict(
-        type='mmvit.SampledSizeTransform',
-        transform=dict(
-            type='RandomCrop', crop_size=(256, 256), cat_max_ratio=0.75),
-        size_arg='crop_size',
-        size_order='hw'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
-]
-# pad each batch to a multiple of 32, not to the fixed crop size
-model = dict(data_preprocessor=dict(size=None, size_divisor=32))
-train_dataloader = dict(
-    batch_size=4,  # >= 2 images per batch at every size (ASPP pooling BN)
-    num_workers=1,
-    batch_sampler=dict(
-        type='mmvit.MultiScaleVariableBatchSampler',
-        base_size=128,
-        min_size=96,
-        max_size=160,
-        num_scales=3),
-    dataset=dict(
-        _delete_=True,
-        type='mmvit.MultiScaleDataset',
-        dataset=dict(
-            type='mmvit.ShapesSegDataset',
-            data_root='{data}',
-            num_train=12,
-            num_val=2,
-            data_prefix=dict(img_path='train', seg_map_path='masks/train'),
-            ann_file='splits/train.txt',
-            pipeline=train_pipeline)))
-'''
+            filter_cfg=inner.filter_cfg,
+            pipeline=inner.pipeline,
+            **shapes)
+    else:
+        inner = wrapper.dataset  # ConcatDataset of VOC train + SBD aug
+        assert inner.type == 'ConcatDataset'
+        inner.datasets = [
+            dict(
+                type='mmvit.ShapesSegDataset',
+                data_prefix=dict(img_path='train', seg_map_path='masks/train'),
+                ann_file='splits/train.txt',
+                pipeline=inner.datasets[0].pipeline,
+                **shapes)
+        ]
 
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_detection_and_segmentation_switch_trains(tmp_path, task):
-    text = (DET_SWITCH if task == 'det' else SEG_SWITCH).format(
-        repo=REPO_ROOT, data=tmp_path / 'data')
-    path = tmp_path / f'{task}_multiscale.py'
-    path.write_text(text)
-    cfg = Config.fromfile(str(path))
+    cfg = Config.fromfile(
+        osp.join(REPO_ROOT, 'configs', MULTISCALE_CONFIGS[task]))
+    _on_generated_data(cfg, task, str(tmp_path / 'data'))
+    loader = cfg.train_dataloader
+    loader.update(batch_size=4, num_workers=1)  # seg: >= 2 images per batch
+    if task == 'det':  # non-square sizes: anchors follow (h, w)
+        loader.batch_sampler.update(
+            base_size=128, min_size=(96, 128), max_size=(160, 192))
+    else:
+        loader.batch_sampler.update(base_size=128, min_size=96, max_size=160)
+    set_norm(cfg.model, dict(type='BN'))  # one process
+    cfg.model.backbone.init_cfg = None  # no ImageNet checkpoint here
     cfg.train_cfg = dict(by_epoch=True, max_epochs=1)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.custom_hooks = []
     cfg.default_hooks.checkpoint = None
-    cfg.model.backbone.init_cfg = None  # no pretraining stage here
     cfg.work_dir = str(tmp_path / 'work')
     cfg.log_level = 'WARNING'
-    if task == 'det':
-        # SSDLiteAnchorGenerator lays anchors out for one fixed input size;
-        # mmdet's SSDAnchorGenerator grids any feature-map size.
-        cfg.model.bbox_head.anchor_generator = dict(
-            type='SSDAnchorGenerator',
-            scale_major=False,
-            strides=[16, 32, 64, 128, 128, 128],
-            ratios=[[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2]],
-            min_sizes=[13, 30, 48, 66, 84, 102],
-            max_sizes=[30, 48, 66, 84, 102, 134])
     runner = Runner.from_cfg(cfg)
     recorder = SizeRecorder(same_size=task == 'det')
     runner.register_hook(recorder)

@@ -118,7 +118,8 @@ def test_voc_recipe_runs_on_a_tiny_voc_tree(tmp_path):
     root = str(tmp_path / 'VOC2012')
     _fake_voc(root, np_rng())
     cfg = Config.fromfile(
-        osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit_xxs_voc.py'))
+        osp.join(REPO_ROOT, 'configs',
+                 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'))
     cfg.work_dir = str(tmp_path / 'work')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = 0

@@ -1,18 +1,21 @@
-r"""Convert a public MobileViT checkpoint to mmvit's layout.
+r"""Convert a public MobileViT / MobileViTv2 checkpoint to mmvit's layout.
 
     python tools/model_converters/mobilevit2mmvit.py SRC DST \
-        [--format cvnets|timm|hf|mmpretrain] [--arch small|x_small|xx_small] \
+        [--format cvnets|timm|hf|mmpretrain] [--arch small|...|0.5|...|2.0] \
         [--config CONFIG] [--keep-rgb] [--num-anchors 6 6 6 6 6 4]
 
-Sources: ml-cvnets v0.1 (ImageNet classifiers, DeepLabv3, SSDLite), timm,
-HF transformers (classification, segmentation) and mmpretrain checkpoints.
-The format, the variant and the task are read from the keys and shapes.
+Sources: MobileViT from ml-cvnets v0.1 (ImageNet classifiers, DeepLabv3,
+SSDLite), timm, HF transformers (classification, segmentation) and
+mmpretrain; MobileViTv2 from ml-cvnets HEAD (classification, DeepLabv3,
+SSDLite) and timm (``mobilevitv2_*``). The format, the variant and the task
+are read from the keys and shapes.
 
 The source is read with ``torch.load(weights_only=True)`` (or as
 safetensors): no pickled code runs. Before it is written, the result is
 loaded strictly into the mmvit model it is meant for: the classifier,
 segmentor or detector of ``--config`` (by default mmvit's config of that
-task and variant) or, for a bare backbone, ``mmvit.MobileViT``. A mismatch
+task and variant) or, for a bare backbone, ``mmvit.MobileViT`` /
+``mmvit.MobileViTv2``. A mismatch
 stops with the expected variant and the missing / unexpected keys.
 """
 import argparse
@@ -28,26 +31,46 @@ from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
 from mmvit.converters import (FORMAT_NAMES, FORMATS, FormatMismatchError,
                               convert_state_dict, detect_format_and_arch,
                               load_state_dict)
-from mmvit.models import MobileViT
+from mmvit.converters.detect import family
+from mmvit.models import MobileViT, MobileViTv2
 from mmvit.models.backbones.mobilevit import short_name
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ARCHS = tuple(MobileViT.arch_settings)
+ARCHS = tuple(MobileViT.arch_settings) + tuple(MobileViTv2.arch_settings)
+BACKBONES = {'MobileViT': MobileViT, 'MobileViTv2': MobileViTv2}
 
 
 def default_config(task: str, arch: str) -> Optional[str]:
-    """mmvit's config of ``task`` for ``arch`` (None for a bare backbone)."""
-    short = short_name(arch)
-    names = {
-        'classifier':
-        f'mobilevit/mobilevit-{arch.replace("_", "")}_8xb128_in1k.py',
-        'segmentor': f'deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
-        'voc12aug-512x512.py',
-        'detector': f'ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
-    }
+    """mmvit's config of ``task`` for ``arch`` (None for a bare backbone);
+    raises ``ValueError`` for a MobileViTv2 width without such a config."""
+    if family(arch) == 'MobileViTv2':
+        width = f'{round(100 * float(arch)):03d}'
+        names = {
+            'classifier':
+            f'mobilevitv2/mobilevitv2-{width}_8xb128_in1k.py',
+            'segmentor':
+            f'deeplabv3_mobilevitv2/deeplabv3_mobilevitv2-{width}-d16_'
+            '4xb32-50e_voc12aug-coco-512x512.py',
+            'detector': f'ssdlite_mobilevitv2/ssdlite_mobilevitv2-{width}_'
+            '4xb32-200e_coco.py',
+        }
+    else:
+        short = short_name(arch)
+        names = {
+            'classifier':
+            f'mobilevit/mobilevit-{arch.replace("_", "")}_8xb128_in1k.py',
+            'segmentor': f'deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
+            'voc12aug-512x512.py',
+            'detector': f'ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
+        }
     if task not in names:
         return None
-    return osp.join(REPO_ROOT, 'configs', names[task])
+    path = osp.join(REPO_ROOT, 'configs', names[task])
+    if not osp.isfile(path):
+        raise ValueError(f'mmvit ships no {task} config for {family(arch)} '
+                         f'{arch!r} (no {osp.relpath(path)}): give the model '
+                         'to load the weights into with --config')
+    return path
 
 
 def parse_args(argv=None):
@@ -75,8 +98,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--keep-rgb',
         action='store_true',
-        help='timm only: keep the stem in RGB order (by default it is '
-        "flipped to the BGR input of mmvit's configs)")
+        help='timm and MobileViTv2 only: keep the stem in RGB order (by '
+        "default it is flipped to the BGR input of mmvit's configs)")
     parser.add_argument(
         '--num-anchors',
         type=int,
@@ -116,14 +139,17 @@ def check_loads(state_dict: dict,
     unexpected / misshapen keys."""
     if task == 'backbone':  # bare keys: compare as `backbone.*`
         if config is None:
+            expected_arch = expected_arch or arch
+            backbone = BACKBONES[family(expected_arch)]
+            # v1's expansion layer (out index 5) is built only when asked for
             has_exp = any(k.startswith('conv_1x1_exp.') for k in state_dict)
-            model = MobileViT(
-                expected_arch or arch, out_indices=(5, ) if has_exp else (4, ))
-            target = f'mmvit MobileViT {expected_arch or arch!r}'
+            model = backbone(
+                expected_arch, out_indices=(5, ) if has_exp else (4, ))
+            target = f'mmvit {family(expected_arch)} {expected_arch!r}'
         else:
             expected_arch = expected_arch or config_arch(config) or arch
             model = _build(config).backbone
-            target = (f'mmvit MobileViT {expected_arch!r} '
+            target = (f'mmvit {family(expected_arch)} {expected_arch!r} '
                       f'(backbone of {osp.relpath(config)})')
         expected = {f'backbone.{k}': v for k, v in model.state_dict().items()}
         given = {f'backbone.{k}': v for k, v in state_dict.items()}
@@ -132,7 +158,7 @@ def check_loads(state_dict: dict,
         expected_arch = expected_arch or config_arch(config) or arch
         model = _build(config)
         expected, given = model.state_dict(), state_dict
-        target = (f'mmvit MobileViT {expected_arch!r} '
+        target = (f'mmvit {family(expected_arch)} {expected_arch!r} '
                   f'({osp.relpath(config)})')
     missing = sorted(set(expected) - set(given))
     unexpected = sorted(set(given) - set(expected))
@@ -142,7 +168,7 @@ def check_loads(state_dict: dict,
     ]
     if missing or unexpected or misshapen or expected_arch not in (None, arch):
         variant = ('' if expected_arch in (None, arch) else
-                   f' (the checkpoint is MobileViT {arch!r})')
+                   f' (the checkpoint is {family(arch)} {arch!r})')
         raise ValueError(
             f'the converted checkpoint does not match {target}{variant}: '
             f'missing keys {missing[:10]} ({len(missing)} in all), '
@@ -160,12 +186,13 @@ def convert(src: str,
             num_anchors=None) -> str:
     """Convert ``src`` to ``dst``; return the variant."""
     state_dict = load_state_dict(src)
-    found_fmt, _ = detect_format_and_arch(state_dict)
+    found_fmt, found_arch = detect_format_and_arch(state_dict)
     options = {}
-    if keep_rgb:
-        if found_fmt != 'timm':
-            raise ValueError('--keep-rgb applies to timm checkpoints only, '
-                             f'this one is {found_fmt}')
+    if keep_rgb:  # the checkpoints trained on RGB images
+        if found_fmt != 'timm' and family(found_arch) != 'MobileViTv2':
+            raise ValueError('--keep-rgb applies to timm and MobileViTv2 '
+                             'checkpoints only, this one is '
+                             f'{found_fmt} {family(found_arch)}')
         options['rgb_to_bgr'] = False
     if num_anchors:
         if found_fmt != 'cvnets':

@@ -31,16 +31,12 @@ train_pipeline = [
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='PackDetInputs'),
 ]
+# mmdet's COCO test pipeline (mmcv's LoadImageFromFile by that name, which
+# DetInferencer looks up; the boxes; the evaluation's meta keys) with SSD's
+# fixed-size resize (the dataset checks the files beforehand)
 test_pipeline = [
-    # mmcv's loader by its name: mmdet's DetInferencer looks it up
-    # in the test pipeline (the dataset checks the files beforehand)
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+    dict(step, scale=(input_size, input_size), keep_ratio=False)
+    if step['type'] == 'Resize' else step for step in _base_.test_pipeline
 ]
 train_dataloader = dict(
     batch_size=32,

@@ -18,16 +18,12 @@ train_pipeline = [
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     dict(type='PackDetInputs'),
 ]
+# mmdet's COCO test pipeline (mmcv's LoadImageFromFile by that name, which
+# DetInferencer looks up; the boxes; the evaluation's meta keys) with SSD's
+# fixed-size resize
 test_pipeline = [
-    # mmcv's loader by its name: DetInferencer looks it up in the test
-    # pipeline
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor')),
+    dict(step, scale=(input_size, input_size), keep_ratio=False)
+    if step['type'] == 'Resize' else step for step in _base_.test_pipeline
 ]
 train_dataloader = dict(
     batch_size=8,

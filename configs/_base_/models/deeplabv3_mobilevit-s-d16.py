@@ -1,6 +1,10 @@
 # DeepLabv3 + MobileViT-S at output stride 16, as in the paper (ml-cvnets
 # v0.1 `deeplabv3_mobilevit_small.yaml`): ASPP width 256, rates (6, 12, 18),
 # Dropout2d 0.1, ReLU in the head (SiLU in the backbone), SyncBN.
+# `import mmvit` applies its runtime fixes (mmvit.compat); the `mmvit.X`
+# types then import their modules on first use (mmvit/registry.py). Set
+# here once for every config built on this model.
+custom_imports = dict(imports=['mmvit'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',

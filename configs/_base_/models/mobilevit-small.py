@@ -1,7 +1,10 @@
 # MobileViT-S ImageNet classifier: mmpretrain's ImageClassifier around
 # mmvit's backbone (expansion layer output, index 5), global average pooling
 # and the paper's dropout + linear classifier.
-custom_imports = dict(imports=['mmvit.models'], allow_failed_imports=False)
+# `import mmvit` applies its runtime fixes (mmvit.compat); the `mmvit.X`
+# types then import their modules on first use (mmvit/registry.py). Set
+# here once for every config built on this model.
+custom_imports = dict(imports=['mmvit'], allow_failed_imports=False)
 
 # The released ml-cvnets v0.1 weights were trained on OpenCV images: BGR,
 # scaled to [0, 1], no mean/std normalisation.

@@ -5,7 +5,10 @@
 # channels) and a global level (64), per-level 1x1 projections to
 # (512, 256, 256, 128, 128, 64) and separable box / class predictors.
 # 80 COCO classes: 5.739 M parameters. SiLU in the backbone, ReLU elsewhere.
-custom_imports = dict(imports=['mmvit.models'], allow_failed_imports=False)
+# `import mmvit` applies its runtime fixes (mmvit.compat); the `mmvit.X`
+# types then import their modules on first use (mmvit/registry.py). Set
+# here once for every config built on this model.
+custom_imports = dict(imports=['mmvit'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN')  # plain BN when not distributed (mmengine)
 model = dict(
     type='SingleStageDetector',

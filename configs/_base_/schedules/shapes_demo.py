@@ -1,16 +1,22 @@
 # The schedule shared by the three stages of the embedded demo
-# (tools/demo.py): each stage's paper recipe (AdamW, warm-up, cosine)
-# squeezed into a few hundred iterations on one CPU process.
+# (tools/demo.py): the paper recipes' optimiser (AdamW, weight decay 0.01 on
+# every parameter), linear warm-up and per-epoch cosine, squeezed into a few
+# hundred iterations on one CPU process.
 #
-# A demo config lists this file after its recipe's bases and takes the pieces
-# from `_base_.shapes_demo`. They sit under a name of their own because
-# mmengine refuses a key that two bases both define (the recipe's bases
-# define `param_scheduler`, `default_hooks`, ...) and replaces lists as a
-# whole; each config writes its lists with what it alone has: the end of the
-# cosine (`max_epochs`), its floor (`eta_min` or `eta_min_ratio`) and its
+# A demo config lists this file among its bases and builds its schedule from
+# `_base_.shapes_demo`. The pieces sit under a name of their own because the
+# stages differ in what mmengine replaces as a whole (lists) or computes in a
+# base (the cosine's end, from each stage's `max_epochs`), and because the
+# pretraining stage inherits its ImageNet config, whose schedule keys a base
+# may not define a second time (mmengine refuses a key that two bases both
+# define). Each config writes its lists with what it alone has: the end of
+# the cosine (`max_epochs`), its floor (`eta_min` or `eta_min_ratio`) and its
 # extra hooks.
 shapes_demo = dict(
-    optim_wrapper=dict(optimizer=dict(lr=2e-3)),
+    optim_wrapper=dict(
+        type='OptimWrapper',
+        optimizer=dict(
+            type='AdamW', lr=2e-3, betas=(0.9, 0.999), weight_decay=0.01)),
     # 50 iterations of linear warm-up, then a per-epoch cosine stepped per
     # iteration (add end=max_epochs and the floor)
     warmup=dict(

@@ -1,0 +1,4 @@
+# MobileViTv2-0.5 on ImageNet-1k: the MobileViTv2-1.0 recipe with width 0.5.
+_base_ = ['./mobilevitv2-100_8xb128_in1k.py']
+
+model = dict(backbone=dict(arch='0.5'), head=dict(in_channels=256))
