@@ -1,2 +1,2 @@
 # Short alias of ssdlite_mobilevit-xxs_4xb32-200e_coco.py
-_base_ = './ssdlite_mobilevit-xxs_4xb32-200e_coco.py'
+_base_ = './ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py'

@@ -13,10 +13,10 @@ from conftest import REPO_ROOT, SEED
 from mmengine.config import Config
 
 DET_CONFIG = osp.join(REPO_ROOT, 'configs',
-                      'ssdlite_mobilevit-xxs_4xb32-200e_coco.py')
+                      'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py')
 SEG_CONFIG = osp.join(
     REPO_ROOT, 'configs',
-    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
 
 
 def textured(rng: np.random.Generator,
@@ -99,7 +99,7 @@ def det_config(root: str,
                work_dir: str,
                train_split: str = 'train',
                val_split: str = 'val') -> Config:
-    """configs/ssdlite_mobilevit-xxs_4xb32-200e_coco.py (its 320x320 SSD
+    """configs/ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py (its 320x320 SSD
     augmentation pipeline and mmvit's checks) on ``root`` written by
     :func:`write_coco`, the shapes' 3 classes: one epoch of batches of 2 from
     scratch, then mmdet's CocoMetric on ``val_split``."""
@@ -156,7 +156,7 @@ def write_voc(root: str, splits: Dict[str, Sequence[dict]]) -> None:
 
 
 def seg_config(root: str, work_dir: str, crop: int = 128) -> Config:
-    """configs/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py (its
+    """configs/deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py (its
     VOC crop pipelines and mmvit's checks) on ``root`` written by
     :func:`write_voc`, at ``crop`` x ``crop`` crops (the random resize and the
     test resize scaled down alike): one epoch of batches of 2, then mmseg's

@@ -20,10 +20,10 @@ CONFIGS = osp.join(REPO_ROOT, 'configs')
 # one config per host toolbox, keyed by its default_scope
 SCOPED_CONFIGS = {
     'mmdet':
-    osp.join(CONFIGS, 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py'),
+    osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py'),
     'mmseg':
     osp.join(CONFIGS,
-             'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'),
+             'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'),
     'mmpretrain':
     osp.join(CONFIGS, 'mobilevit', 'mobilevit-xxsmall_8xb128_in1k.py'),
 }

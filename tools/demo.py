@@ -116,7 +116,7 @@ DETECTION = Stage(
     'detection',
     'detection',
     'SSDLite-MobileViT-XXS',
-    'configs/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+    'configs/ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
     ['coco/bbox_mAP', 'coco/bbox_mAP_50'],
     pretrain='pretrain',
     quick=_QUICK_DETECTION)
@@ -124,7 +124,7 @@ SEGMENTATION = Stage(
     'segmentation',
     'segmentation',
     'DeepLabv3-MobileViT-XXS',
-    'configs/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
+    'configs/deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
     ['mIoU', 'aAcc'],
     pretrain='pretrain',
     quick=_QUICK_RUN + _data_root(_LOADERS, 'data/shapes_quick') +

@@ -61,7 +61,7 @@ ARGMAX_FLIP_FRACTION = 1e-3
 #: while a wrong kernel (layout, scale, mask) is off by O(1).
 SDPA_ROUNDOFFS = 64
 
-DEEPLAB_S = 'configs/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py'
+DEEPLAB_S = 'configs/deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py'
 
 
 def smoke(message: str) -> None:
@@ -713,9 +713,9 @@ default_hooks = dict(
 #: ``(file written, template, repository config, data kind)``
 SMOKE_CONFIGS = (
     ('ssdlite_mobilevit_xxs_shapes_smoke.py', _DET,
-     'configs/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py', 'shapes'),
+     'configs/ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py', 'shapes'),
     ('deeplabv3_mobilevit_xxs_shapes_smoke.py', _SEG,
-     'configs/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
+     'configs/deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
      'shapes'),
     ('mobilevit-xxsmall_shapes_smoke.py', _CLS,
      'configs/mobilevit/mobilevit-xxsmall_1xb32_shapes.py', 'cls'),

@@ -41,7 +41,7 @@
 # batch of 4 x 32; `--auto-scale-lr` rescales it for another batch). For a
 # shorter run set `train_cfg.max_epochs` and the cosine's `T_max` and `end`
 # (param_scheduler[1]) to the same number of epochs.
-_base_ = '../deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py'
+_base_ = './deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py'
 
 classes = ('background', 'cat', 'dog')
 palette = [(0, 0, 0), (220, 20, 60), (0, 130, 60)]

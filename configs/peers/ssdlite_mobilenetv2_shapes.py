@@ -4,7 +4,7 @@
 # treatment of SSDLite-MobileViT-XXS: the same data, 256x256 input (its
 # anchors scaled from 320 to 256), schedule and pretraining on the same
 # classification set (configs/peers/mobilenet-v2_1xb32_shapes.py).
-_base_ = ['../ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py']
+_base_ = ['../ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py']
 pretrain_config = 'configs/peers/mobilenet-v2_1xb32_shapes.py'
 pretrained = 'work_dirs/mobilenet-v2_1xb32_shapes/epoch_2.pth'
 norm_cfg = dict(type='BN', eps=0.001, momentum=0.03)

@@ -35,7 +35,7 @@
 # batch of 4 x 32; `--auto-scale-lr` rescales it for another batch). For a
 # shorter run set `train_cfg.max_epochs` and the cosine's `T_max` and `end`
 # (param_scheduler[1]) to the same number of epochs.
-_base_ = '../ssdlite_mobilevit-s_4xb32-200e_coco.py'
+_base_ = './ssdlite_mobilevit-s_4xb32-200e_coco.py'
 
 classes = ('cat', 'dog')
 palette = [(220, 20, 60), (0, 130, 60)]

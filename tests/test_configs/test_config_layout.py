@@ -51,13 +51,13 @@ def _base_files(path: str) -> list:
 
 
 @pytest.mark.parametrize('name,bases', [
-    ('ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py', [
+    ('ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py', [
         '_base_/models/ssdlite_mobilevit-s.py',
         '_base_/datasets/shapes_det.py',
         'mmdet::_base_/default_runtime.py',
         '_base_/schedules/shapes_demo.py',
     ]),
-    ('deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py', [
+    ('deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py', [
         '_base_/models/deeplabv3_mobilevit-s-d16.py',
         '_base_/datasets/shapes_seg.py',
         'mmseg::_base_/default_runtime.py',

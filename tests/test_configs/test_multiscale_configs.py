@@ -16,11 +16,11 @@ CONFIGS = osp.join(REPO_ROOT, 'configs')
 # multi-scale config -> (fixed-size config, the wrapped step, its size
 # argument and order, the (h, w, images per GPU) table)
 MULTISCALE = {
-    'ssdlite_mobilevit-s_4xb32-ms-200e_coco.py':
-    ('ssdlite_mobilevit-s_4xb32-200e_coco.py', 'Resize', 'scale', 'wh',
+    'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-ms-200e_coco.py':
+    ('ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py', 'Resize', 'scale', 'wh',
      [(256, 256, 50), (320, 320, 32), (384, 384, 22)]),
-    'deeplabv3_mobilevit-s-d16_4xb32-ms-50e_voc12aug-512x512.py':
-    ('deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py', 'RandomCrop',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-ms-50e_voc12aug-512x512.py':
+    ('deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py', 'RandomCrop',
      'crop_size', 'hw', [(384, 384, 56), (512, 512, 32), (640, 640, 20)]),
 }
 # what the switch changes; every other key resolves as the fixed config's

@@ -236,7 +236,9 @@ def _resize(pipeline: list, scale: tuple, **changes) -> list:
     steps = []
     for step in copy.deepcopy(pipeline):
         if step['type'] in ('Resize', 'RandomResize'):
-            step['scale'] = scale
+            # (a RandomResize between two scales keeps that form)
+            step['scale'] = [scale, scale] if isinstance(
+                step['scale'], list) else scale
         step.update(changes.get(step['type'], {}))
         steps.append(step)
     return steps
@@ -305,9 +307,13 @@ def _seg_config(name: str, root: str, work_dir: str) -> Config:
     crop = (128, 128)
     for split, loader in (('train', cfg.train_dataloader),
                           ('val', cfg.val_dataloader)):
+        dataset = loader.dataset
+        if 'datasets' in dataset:  # a ConcatDataset: its first part's
+            dataset = dataset.datasets[0]
         pipeline = _resize(
-            loader.dataset.pipeline, (192, 128),
+            dataset.pipeline, (192, 128),
             RandomCrop=dict(crop_size=crop),
+            Pad=dict(size=crop),
             **keep_zero)
         loader.dataset = dict(
             type='mmvit.ShapesSegDataset',

@@ -32,9 +32,9 @@ pytest.importorskip('mmdet')
 __all__ = ['single_thread']  # a module-wide fixture, used by being here
 
 DET_CONFIGS = {
-    'small': 'ssdlite_mobilevit-s_4xb32-200e_coco.py',
-    'x_small': 'ssdlite_mobilevit-xs_4xb32-200e_coco.py',
-    'xx_small': 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+    'small': 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py',
+    'x_small': 'ssdlite_mobilevit/ssdlite_mobilevit-xs_4xb32-200e_coco.py',
+    'xx_small': 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
 }
 ANCHORS = (6, 6, 6, 6, 6, 4)
 PROJ_LEVELS = (0, 1)  # levels whose 1x1 projection changes the width

@@ -32,9 +32,9 @@ pytest.importorskip('mmseg')
 __all__ = ['single_thread']  # a module-wide fixture, used by being here
 
 SEG_CONFIGS = {
-    'small': 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
-    'x_small': 'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
-    'xx_small': 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
+    'small': 'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
+    'x_small': 'deeplabv3_mobilevit/deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
+    'xx_small': 'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
 }
 
 

@@ -601,7 +601,9 @@ def _unwrapped(dataset):
     'config',
     sorted(
         glob.glob(osp.join(REPO_ROOT, 'configs', 'ssdlite_*.py')) +
-        glob.glob(osp.join(REPO_ROOT, 'configs', 'deeplabv3*.py'))),
+        glob.glob(osp.join(REPO_ROOT, 'configs', 'deeplabv3*.py')) +
+        glob.glob(osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit*', '*.py')) +
+        glob.glob(osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit*', '*.py'))),
     ids=osp.basename)
 def test_every_det_and_seg_config_checks_its_data(config):
     """Training loads with mmvit's checked loader (and masks are checked);

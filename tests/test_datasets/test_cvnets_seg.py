@@ -28,7 +28,7 @@ from mmvit.models.segmentors import ResizeModeEncoderDecoder  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
-COCO_CONFIG = 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py'
+COCO_CONFIG = 'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py'
 MASK_VALUES = np.array([0, 7, 15, 255], dtype=np.uint8)
 
 

@@ -11,10 +11,10 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 DEMO_CONFIGS = [
     'mobilevit/mobilevit-xxsmall_1xb32_shapes.py',
-    'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
-    'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
 ]
-DET_DEMO = 'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'
+DET_DEMO = 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'
 
 # (old module, new module, name, toolbox it needs or None)
 MOVED = [

@@ -18,9 +18,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'mobilevit',
                         'mobilevit-xxsmall_1xb32_shapes.py')
 DET_CFG = osp.join(REPO_ROOT, 'configs',
-                   'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+                   'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 SEG_CFG = osp.join(REPO_ROOT, 'configs',
-                   'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+                   'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
 PEER_PRETRAIN_CFG = osp.join(REPO_ROOT, 'configs', 'peers',
                              'mobilenet-v2_1xb32_shapes.py')
 PEER_DET_CFG = osp.join(REPO_ROOT, 'configs', 'peers',

@@ -138,8 +138,8 @@ def test_bad_arguments_raise_clear_errors():
 
 # ------------------------------------------------------ detector (mmdet)
 @pytest.mark.parametrize('config', [
-    'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
-    'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
 ])
 def test_ssdlite_detector_parity_and_predict(config):
     pytest.importorskip('mmdet')
@@ -169,8 +169,8 @@ def test_ssdlite_detector_parity_and_predict(config):
 
 # --------------------------------------------------- segmentor (mmseg)
 @pytest.mark.parametrize('config', [
-    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
 ])
 def test_deeplabv3_segmentor_parity_and_test_step(config):
     pytest.importorskip('mmseg')

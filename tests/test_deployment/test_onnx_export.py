@@ -31,9 +31,9 @@ from mmvit.deployment.wrappers import model_device  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
-DET_CFG = osp.join(CONFIGS, 'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+DET_CFG = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 SEG_CFG = osp.join(CONFIGS,
-                   'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
+                   'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
 CLS_CFG = osp.join(CONFIGS, 'mobilevit', 'mobilevit-xxsmall_8xb128_in1k.py')
 SIZE = 128
 

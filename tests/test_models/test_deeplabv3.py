@@ -22,26 +22,29 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 VOC_CONFIGS = {
     # config -> (params without aux head in M, output stride)
-    'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py': (6.358, 16),
-    'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py': (2.944, 16),
-    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py': (1.855, 16),
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py':
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py': (6.358, 16),
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py': (2.944, 16),
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py': (1.855, 16),
+    'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py':
     (8.537, 8),
 }
 ALIASES = {
     'deeplabv3_mobilevit_s_voc.py':
-    'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
     'deeplabv3_mobilevit_xs_voc.py':
-    'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py',
     'deeplabv3_mobilevit_xxs_voc.py':
-    'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py',
     'deeplabv3_mobilevit_s_os8_voc.py':
-    'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
+    'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py',
     'deeplabv3_mobilevit_xxs_shapes.py':
-    'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
+    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py',
 }
+# the short aliases in configs/ and the DeepLabv3-MobileViT configs
 ALL_CONFIGS = sorted(
-    osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'deeplabv3*.py')))
+    osp.relpath(p, CONFIG_DIR)
+    for p in glob.glob(osp.join(CONFIG_DIR, 'deeplabv3*.py')) +
+    glob.glob(osp.join(CONFIG_DIR, 'deeplabv3_mobilevit', '*.py')))
 BN = dict(type='BN', requires_grad=True)
 
 
@@ -245,7 +248,7 @@ def test_param_counts_match_the_paper(name):
 
 def test_os8_config_has_the_aux_head_on_stage3():
     model = build_segmentor(
-        'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py')
+        'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_voc12aug-coco-512x512.py')
     aux = model.auxiliary_head
     assert aux.in_channels == 128 and aux.in_index == 0
     # 3x3 conv 128->128 + BN, 1x1 classifier: ml-cvnets' 0.151 M
@@ -260,7 +263,7 @@ def test_os8_config_follows_the_cvnets_head_recipe():
     accumulation steps, VOC + SBD + COCO, rotation and photometric
     augmentation, logits upsampled with align_corners=True."""
     cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, 'deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-'
+        osp.join(CONFIG_DIR, 'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-'
                  '50e_voc12aug-coco-512x512.py'))
     assert cfg.train_dataloader.batch_size == 16
     assert cfg.optim_wrapper.accumulative_counts == 2
@@ -299,7 +302,7 @@ def test_logits_and_predictions_at_512(name):
 def test_predictions_come_back_at_the_original_size():
     # a non-square image that is not a multiple of the output stride
     model = build_segmentor(
-        'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py').eval()
+        'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py').eval()
     image = torch.randint(0, 256, (3, 200, 301), dtype=torch.uint8)
     sample = SegDataSample(
         metainfo=dict(img_shape=(200, 301), ori_shape=(200, 301)))
@@ -310,7 +313,7 @@ def test_predictions_come_back_at_the_original_size():
 
 def test_training_step_on_a_voc_config_reduces_the_loss():
     model = build_segmentor(
-        'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
+        'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py')
     torch.manual_seed(SEED)
     # (the config's preprocessor would pad to the 512x512 crop: skip it)
     images = torch.rand(2, 3, 64, 64)
@@ -357,7 +360,7 @@ def test_released_cvnets_layout_loads_into_the_segmentor():
     ``seg_head.classifier``), and a checkpoint in that layout loads back
     strictly and predicts the same logits."""
     from mmvit.converters import cvnets_to_mmvit, mmvit_to_cvnets
-    name = 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'
+    name = 'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'
     source = build_segmentor(name).eval()
     for module in source.modules():  # non-trivial BN statistics
         if isinstance(module, nn.BatchNorm2d):
@@ -444,7 +447,7 @@ def test_bf16_autocast_train_step_and_predict():
     from conftest import randomize_norms
     from numerics import relative_error
     model = build_segmentor(
-        'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+        'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
     images, samples = _shapes_batch()
     model.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):

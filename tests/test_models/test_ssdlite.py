@@ -29,20 +29,23 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 COCO_CONFIGS = {
     # config -> params in M with 80 classes (ml-cvnets layer-by-layer count)
-    'ssdlite_mobilevit-s_4xb32-200e_coco.py': 5.739,
-    'ssdlite_mobilevit-xs_4xb32-200e_coco.py': 2.742,
-    'ssdlite_mobilevit-xxs_4xb32-200e_coco.py': 1.755,
+    'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py': 5.739,
+    'ssdlite_mobilevit/ssdlite_mobilevit-xs_4xb32-200e_coco.py': 2.742,
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py': 1.755,
 }
 ALIASES = {
-    'ssdlite_mobilevit_s_coco.py': 'ssdlite_mobilevit-s_4xb32-200e_coco.py',
-    'ssdlite_mobilevit_xs_coco.py': 'ssdlite_mobilevit-xs_4xb32-200e_coco.py',
+    'ssdlite_mobilevit_s_coco.py': 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py',
+    'ssdlite_mobilevit_xs_coco.py': 'ssdlite_mobilevit/ssdlite_mobilevit-xs_4xb32-200e_coco.py',
     'ssdlite_mobilevit_xxs_coco.py':
-    'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
     'ssdlite_mobilevit_xxs_shapes.py':
-    'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
 }
+# the short aliases in configs/ and the SSDLite-MobileViT configs
 ALL_CONFIGS = sorted(
-    osp.basename(p) for p in glob.glob(osp.join(CONFIG_DIR, 'ssdlite*.py')))
+    osp.relpath(p, CONFIG_DIR)
+    for p in glob.glob(osp.join(CONFIG_DIR, 'ssdlite*.py')) +
+    glob.glob(osp.join(CONFIG_DIR, 'ssdlite_mobilevit', '*.py')))
 BN = dict(type='BN')
 
 
@@ -53,7 +56,7 @@ def _mmdet_scope():
         yield
 
 
-def build_detector(config: str = 'ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
+def build_detector(config: str = 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
                    input_size: int = 320,
                    **test_cfg):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
@@ -91,10 +94,12 @@ def _inputs(num_images: int, with_boxes: bool, size: int = 320):
 # ---------------------------------------------------------------- configs
 def test_every_ssdlite_config_is_tested():
     listed = set(COCO_CONFIGS) | set(ALIASES) | {
-        'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+        'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
         # the S recipe with the multi-scale sampler (the model of the S
         # config: tests/test_configs/test_multiscale_configs.py)
-        'ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
+        'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
+        # fine-tuning on a user's data (tests/test_configs/test_custom_data.py)
+        'ssdlite_mobilevit/ssdlite_mobilevit-s_finetune_custom-coco.py',
     }
     assert set(ALL_CONFIGS) == listed
 
@@ -123,8 +128,8 @@ def test_demo_head_predictors_start_near_zero():
         model.init_weights()
         return model.bbox_head
 
-    demo = head_of('ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
-    coco = head_of('ssdlite_mobilevit-xxs_4xb32-200e_coco.py')
+    demo = head_of('ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+    coco = head_of('ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py')
     for head, small in ((demo, True), (coco, False)):
         for conv in list(head.cls_convs) + list(head.reg_convs):
             fan_in, fan_out = conv.in_channels, conv.out_channels
@@ -156,7 +161,7 @@ def test_alias_is_the_full_config(alias, target):
 
 def test_coco_recipe():
     cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, 'ssdlite_mobilevit-s_4xb32-200e_coco.py'))
+        osp.join(CONFIG_DIR, 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py'))
     assert cfg.train_cfg.max_epochs == 200
     assert cfg.train_dataloader.batch_size == 32
     assert cfg.auto_scale_lr.base_batch_size == 128
@@ -571,7 +576,7 @@ def test_half_precision_outputs_predict_as_float32(dtype, per_class):
 
 def _shapes_detector(size: int = 128):
     cfg = Config.fromfile(
-        osp.join(CONFIG_DIR, 'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'))
+        osp.join(CONFIG_DIR, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'))
     cfg.model.backbone.init_cfg = None  # no pretraining run here
     cfg.model.bbox_head.anchor_generator.input_size = size
     return MMDET_MODELS.build(cfg.model)

@@ -27,8 +27,8 @@ def test_quick_demo_runs_every_stage(tmp_path):
     root = tmp_path / 'work_dirs' / 'demo'
     # each stage is a plain toolbox command, printed as it runs
     for config in ('mobilevit-xxsmall_1xb32_shapes.py',
-                   'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
-                   'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py'):
+                   'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py',
+                   'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py'):
         assert re.search(rf'\$ python tools/train.py \S*{re.escape(config)}',
                          out)
     assert re.search(

@@ -17,9 +17,9 @@ train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
 
 SHAPES_CFG = osp.join(REPO_ROOT, 'configs',
-                      'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+                      'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 COCO_CFG = osp.join(REPO_ROOT, 'configs',
-                    'ssdlite_mobilevit-s_4xb32-200e_coco.py')
+                    'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py')
 
 
 def test_train_options(tmp_path):

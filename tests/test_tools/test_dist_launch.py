@@ -12,7 +12,7 @@ from conftest import run_ok
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHAPES_CFG = osp.join(REPO_ROOT, 'configs',
-                      'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+                      'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 
 
 def _free_port() -> int:

@@ -137,7 +137,7 @@ def test_metrics(tmp_path):
 def test_check_commands_finds_problems(tmp_path, monkeypatch):
     checks = load_tool('gpu_smoke_checks.py')
     monkeypatch.chdir(REPO_ROOT)
-    det = 'configs/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'
+    det = 'configs/ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'
     lines = {
         'good': f'python tools/test.py {det} x.pth --cfg-options '
         'test_cfg.fp16=True',

@@ -207,8 +207,8 @@ def test_two_process_gloo_training_has_equal_iterations(
 # them), trained on a small generated dataset at small sizes: everything
 # else (pipeline, dataset wrapper, sampler, model) is the config's.
 MULTISCALE_CONFIGS = {
-    'det': 'ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
-    'seg': 'deeplabv3_mobilevit-s-d16_4xb32-ms-50e_voc12aug-512x512.py',
+    'det': 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
+    'seg': 'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-ms-50e_voc12aug-512x512.py',
 }
 
 

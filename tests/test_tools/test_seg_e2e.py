@@ -13,7 +13,7 @@ pytest.importorskip('mmseg')
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs',
-                  'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+                  'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
 
 
 def _small_run_config(data_root: str, work_dir: str) -> Config:
@@ -119,7 +119,7 @@ def test_voc_recipe_runs_on_a_tiny_voc_tree(tmp_path):
     _fake_voc(root, np_rng())
     cfg = Config.fromfile(
         osp.join(REPO_ROOT, 'configs',
-                 'deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'))
+                 'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'))
     cfg.work_dir = str(tmp_path / 'work')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = 0

@@ -24,9 +24,9 @@ pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')
 
 DET_CONFIG = osp.join(REPO_ROOT, 'configs',
-                      'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+                      'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 SEG_CONFIG = osp.join(REPO_ROOT, 'configs',
-                      'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+                      'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
 NUM_TRAIN, NUM_VAL = 8, 4
 # the generated data as it is (never generate 2400 images), in this process,
 # without the demo's pretraining checkpoint

@@ -19,14 +19,14 @@ from mmvit.utils import check_config, load_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
-COCO_S = osp.join(CONFIGS, 'ssdlite_mobilevit-s_4xb32-200e_coco.py')
-COCO_XS = osp.join(CONFIGS, 'ssdlite_mobilevit-xs_4xb32-200e_coco.py')
+COCO_S = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py')
+COCO_XS = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-xs_4xb32-200e_coco.py')
 VOC_XS = osp.join(CONFIGS,
-                  'deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py')
+                  'deeplabv3_mobilevit/deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-512x512.py')
 IN1K_XS = osp.join(CONFIGS, 'mobilevit', 'mobilevit-xsmall_8xb128_in1k.py')
-DET_SHAPES = osp.join(CONFIGS, 'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+DET_SHAPES = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 SEG_SHAPES = osp.join(CONFIGS,
-                      'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+                      'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
 ALL_CONFIGS = sorted(
     osp.relpath(osp.join(root, name), CONFIGS)
     for root, _, names in os.walk(CONFIGS) if '_base_' not in root
@@ -160,7 +160,7 @@ def test_converted_coco_voc_set_names_its_converter(fake_data):
     shutil.rmtree('data/coco_voc')
     text = message_of(
         osp.join(CONFIGS,
-                 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py'))
+                 'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py'))
     assert 'train_dataloader.dataset.datasets.2 (PascalVOCDataset): ' \
         'data_root data/coco_voc' in text
     assert 'tools/dataset_converters/coco2voc_seg.py' in text

@@ -19,12 +19,12 @@ from mmvit.utils import (DeterministicCUDAWarning, GPUExpectationWarning,
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
-DET_SHAPES = osp.join(CONFIGS, 'ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
+DET_SHAPES = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py')
 SEG_SHAPES = osp.join(CONFIGS,
-                      'deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
-COCO_S = osp.join(CONFIGS, 'ssdlite_mobilevit-s_4xb32-200e_coco.py')
+                      'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-256x256.py')
+COCO_S = osp.join(CONFIGS, 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py')
 VOC_S = osp.join(CONFIGS,
-                 'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py')
+                 'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py')
 
 train_tool = load_tool('train.py')
 

@@ -128,10 +128,10 @@ FAMILIES = (
         timm_name=lambda arch: f'mobilevit_{short_name(arch)}',
         mmpretrain_backbone=dict(type='mmpretrain.MobileViT'),
         configs=dict(
-            detector=lambda arch:
-            f'ssdlite_mobilevit-{short_name(arch)}_4xb32-200e_coco.py',
-            segmentor=lambda arch: f'deeplabv3_mobilevit-{short_name(arch)}'
-            '-d16_4xb32-50e_voc12aug-512x512.py')),
+            detector=lambda arch: 'ssdlite_mobilevit/ssdlite_mobilevit-'
+            f'{short_name(arch)}_4xb32-200e_coco.py',
+            segmentor=lambda arch: 'deeplabv3_mobilevit/deeplabv3_mobilevit-'
+            f'{short_name(arch)}-d16_4xb32-50e_voc12aug-512x512.py')),
     # Another backbone is one more entry with the same fields; MobileViTv2:
     # backbone=dict(type='mmvit.MobileViTv2', ...), its arch keys, a
     # timm_name giving 'mobilevitv2_050' etc., mmpretrain_backbone=None

@@ -59,9 +59,9 @@ def default_config(task: str, arch: str) -> Optional[str]:
         names = {
             'classifier':
             f'mobilevit/mobilevit-{arch.replace("_", "")}_8xb128_in1k.py',
-            'segmentor': f'deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
+            'segmentor': f'deeplabv3_mobilevit/deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
             'voc12aug-512x512.py',
-            'detector': f'ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
+            'detector': f'ssdlite_mobilevit/ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
         }
     if task not in names:
         return None

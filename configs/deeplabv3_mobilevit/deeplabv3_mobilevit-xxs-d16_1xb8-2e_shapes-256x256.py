@@ -9,10 +9,10 @@
 # 256x256 crops, batch 8, plain BN for one CPU process, the paper's optimiser
 # (AdamW, warm-up, cosine, EMA, head lr x10) squeezed into 2 epochs.
 _base_ = [
-    './_base_/models/deeplabv3_mobilevit-s-d16.py',
-    './_base_/datasets/shapes_seg.py',
+    '../_base_/models/deeplabv3_mobilevit-s-d16.py',
+    '../_base_/datasets/shapes_seg.py',
     'mmseg::_base_/default_runtime.py',
-    './_base_/schedules/shapes_demo.py',
+    '../_base_/schedules/shapes_demo.py',
 ]
 log_processor = dict(by_epoch=True)  # epoch-based schedule
 num_train, num_val = 2400, 200

@@ -13,11 +13,10 @@
 # Evaluation: mmseg's protocol, as the VOC configs.
 _base_ = [
     './deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
-    './_base_/datasets/cvnets_voc_seg.py',  # coco_voc_train
+    '../_base_/datasets/cvnets_voc_seg.py',  # coco_voc_train
 ]
 norm_cfg = _base_.norm_cfg  # of the model (SyncBN)
 num_classes = _base_.num_classes  # of the data (VOC: 21)
-crop_size = _base_.crop_size  # of the data (512x512)
 model = dict(
     backbone=dict(out_stride=8),
     decode_head=dict(
@@ -39,39 +38,8 @@ model = dict(
             loss_weight=0.4,
             avg_non_ignore=True)))
 
-# HEAD's order: short side U[256, 768] (long side <= 1024) -> flip -> 512
-# crop (pad image 0 / mask 255) -> photometric -> rotate +-10 degrees.
-train_pipeline = [
-    dict(type='mmvit.LoadImageFromFileChecked'),
-    dict(type='LoadAnnotations'),
-    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
-    dict(
-        type='RandomResize',
-        scale=[(1024, 256), (1024, 768)],
-        keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    # the values the data preprocessor pads batches with (image 0, mask 255)
-    dict(
-        type='Pad',
-        size=crop_size,
-        pad_val=dict(
-            img=_base_.data_preprocessor.pad_val,
-            seg=_base_.data_preprocessor.seg_pad_val)),
-    # HEAD's `random_gaussian_noise` is a PIL Gaussian blur (radius U[0, 1),
-    # p 0.5); mmseg's only blur / noise transforms (BioMedicalGaussianBlur,
-    # BioMedicalGaussianNoise) expect float (N, Z, Y, X) volumes: left out.
-    dict(
-        type='PhotoMetricDistortion',
-        brightness_delta=16,  # cvnets x U[0.875, 1.125]: +-16 at mid-grey
-        contrast_range=(0.5, 1.5),
-        saturation_range=(0.5, 1.5),
-        hue_delta=9),  # cvnets +-0.05 of the hue circle (OpenCV: 0-180)
-    dict(
-        type='RandomRotate', prob=1.0, degree=10, pad_val=0,
-        seg_pad_val=255),
-    dict(type='PackSegInputs'),
-]
+# HEAD's augmentation (see cvnets_voc_seg.py)
+train_pipeline = _base_.cvnets_head_train_pipeline
 train_dataloader = dict(
     batch_size=16,
     dataset=dict(datasets=[

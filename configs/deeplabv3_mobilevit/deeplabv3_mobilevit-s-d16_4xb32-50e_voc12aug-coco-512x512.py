@@ -12,7 +12,7 @@
 # VOC config. Paper: 6.4 M params, 79.1 mIoU (val, this protocol).
 _base_ = [
     './deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py',
-    './_base_/datasets/cvnets_voc_seg.py',
+    '../_base_/datasets/cvnets_voc_seg.py',
 ]
 model = dict(type='mmvit.ResizeModeEncoderDecoder', resize_mode='nearest')
 train_dataloader = dict(

@@ -7,10 +7,10 @@
 # in deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-512x512.py, with
 # their COCO data and augmentation (pieces: _base_/datasets/cvnets_voc_seg.py).
 _base_ = [
-    './_base_/models/deeplabv3_mobilevit-s-d16.py',
-    './_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/models/deeplabv3_mobilevit-s-d16.py',
+    '../_base_/datasets/pascal_voc12_aug.py',
     'mmseg::_base_/default_runtime.py',
-    './_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
+    '../_base_/schedules/deeplabv3_mobilevit_adamw-50e.py',
 ]
 log_processor = dict(by_epoch=True)  # epoch-based schedule
 # batches padded to the training crop of the data base (512x512)

@@ -10,10 +10,10 @@
 # objects (at 128 px half of them have no anchor with IoU >= 0.5); plain BN
 # for one CPU process.
 _base_ = [
-    './_base_/models/ssdlite_mobilevit-s.py',
-    './_base_/datasets/shapes_det.py',
+    '../_base_/models/ssdlite_mobilevit-s.py',
+    '../_base_/datasets/shapes_det.py',
     'mmdet::_base_/default_runtime.py',
-    './_base_/schedules/shapes_demo.py',
+    '../_base_/schedules/shapes_demo.py',
 ]
 
 max_epochs = 3

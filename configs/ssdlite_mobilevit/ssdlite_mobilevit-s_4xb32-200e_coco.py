@@ -7,10 +7,10 @@
 # file is missing; to train from scratch add
 #   --cfg-options model.backbone.init_cfg=None
 _base_ = [
-    './_base_/models/ssdlite_mobilevit-s.py',
-    './_base_/datasets/coco_detection_ssd-320.py',
+    '../_base_/models/ssdlite_mobilevit-s.py',
+    '../_base_/datasets/coco_detection_ssd-320.py',
     'mmdet::_base_/default_runtime.py',
-    './_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
+    '../_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
 ]
 default_hooks = dict(
     checkpoint=dict(
