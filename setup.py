@@ -22,6 +22,15 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    # mim's layout: mmvit/.mim links the repository's model index, configs
+    # and tools (symbolic links here; real files in a built wheel)
+    package_data={
+        'mmvit': [
+            '.mim/model-index.yml', '.mim/configs/**/*.py',
+            '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
+            '.mim/tools/**/*.py', '.mim/tools/**/*.sh'
+        ]
+    },
     # lower bounds only: `pip install -e .` into a working OpenMMLab
     # environment must keep its torch / mmcv / toolbox builds as they are
     # (the tested versions are pinned by tools/constraints.txt instead)

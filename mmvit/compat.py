@@ -43,6 +43,10 @@ here edits installed packages.
   ``patch_mmengine_complexity_info`` accepts the pair when ``inputs`` is one
   batch-1 tensor of exactly ``input_shape`` (nothing is ambiguous then) and
   still refuses any other pair.
+* mim 0.3.9 looks for a package's ``.mim`` folder (``mim search`` / ``train``
+  / ``test``) next to its ``dist-info``, where an editable install (PEP 660,
+  what ``pip install -e .`` makes) has no code; ``patch_mim_installed_path``
+  falls back to where the import system finds the package.
 
 The stock scripts bind these functions when they start; the fixes reach them
 because ``mmvit_compat.pth`` imports ``mmvit.compat`` (hence ``mmvit``, which
@@ -54,6 +58,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import os
+import os.path as osp
 import pickle
 import sys
 
@@ -240,6 +245,31 @@ def patch_mmengine_complexity_info() -> None:
         package.get_model_complexity_info = get_model_complexity_info
 
 
+def patch_mim_installed_path() -> None:
+    """mim finds a package's ``.mim`` folder (model index, configs, tools)
+    next to its ``dist-info``; for an editable install (PEP 660, what
+    ``pip install -e .`` makes) the code is elsewhere, so mim's lookup is
+    taught to ask the import system then (idempotent)."""
+    import importlib.util
+    utils = importlib.import_module('mim.utils.utils')
+    original = utils.get_installed_path
+    if getattr(original, '_mmvit_fix', False):
+        return
+
+    @functools.wraps(original)
+    def get_installed_path(package: str) -> str:
+        path = original(package)
+        if osp.exists(path):
+            return path
+        spec = importlib.util.find_spec(utils.package2module(package))
+        if spec is not None and spec.submodule_search_locations:
+            return list(spec.submodule_search_locations)[0]
+        return path
+
+    get_installed_path._mmvit_fix = True
+    utils.get_installed_path = get_installed_path
+
+
 class _FixingLoader(importlib.abc.Loader):
     """Executes a module with its own loader, then runs the fixes of it.
     The module keeps its own loader (``__loader__``, ``__spec__.loader``)."""
@@ -308,7 +338,8 @@ def apply() -> None:
     nothing): the torchvision hook, the safe checkpoint loader (when
     ``mmengine.runner.checkpoint`` is imported), the ``SSDHead`` patch
     (when ``mmdet.models.dense_heads`` is imported; never without mmdet) and
-    the analysis-tool fixes (each when the module it fixes is imported)."""
+    the analysis-tool and mim fixes (each when the module it fixes is
+    imported)."""
     install_torchvision_hook()
     finder = _post_import_finder()
     finder.add('mmengine.runner.checkpoint', install_checkpoint_loader)
@@ -318,3 +349,4 @@ def apply() -> None:
                patch_mmseg_seg_visualizer)
     finder.add('mmengine.analysis.print_helper',
                patch_mmengine_complexity_info)
+    finder.add('mim.utils.utils', patch_mim_installed_path)

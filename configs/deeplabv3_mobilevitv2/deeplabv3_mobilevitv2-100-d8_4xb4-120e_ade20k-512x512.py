@@ -25,10 +25,27 @@ model = dict(
             prefix='backbone.')),
     decode_head=dict(dilations=(12, 24, 36), num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
+# mmseg's ADE20K pipelines with mmvit's checks: training images that cannot
+# be read and label maps with values outside the 150 classes (after
+# reduce_zero_label) are named (mmvit/datasets/checks.py)
+train_pipeline = [
+    dict(type='mmvit.LoadImageFromFileChecked'),
+    _base_.train_pipeline[1],  # LoadAnnotations(reduce_zero_label=True)
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
+    *_base_.train_pipeline[2:],
+]
+test_pipeline = [
+    *_base_.test_pipeline[:3],  # load, resize, LoadAnnotations
+    dict(type='mmvit.CheckSegMap', num_classes=num_classes),
+    *_base_.test_pipeline[3:],
+]
 train_dataloader = dict(
     batch_size=4,
     # epoch-based schedule: mmseg's InfiniteSampler is for iteration loops
-    sampler=dict(type='DefaultSampler', shuffle=True))
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),

@@ -316,7 +316,7 @@ def _checkpoint_message(owner: dict,
                         path: str,
                         scope,
                         pretrain_config: Optional[str] = None) -> str:
-    from mmvit.models.backbones.mobilevit import MobileViT
+    from mmvit.models.backbones import MobileViT, MobileViTv2
     cls = _lookup(MODELS, owner.get('type'), scope)
     scratch = f'--cfg-options {where}.init_cfg=None'
     if pretrain_config:
@@ -325,19 +325,26 @@ def _checkpoint_message(owner: dict,
                 f'`python tools/train.py {pretrain_config}` (or run every '
                 'stage with `python tools/demo.py`); or train from scratch '
                 f'with {scratch}')
-    if not (isinstance(cls, type) and issubclass(cls, MobileViT)):
+    is_v2 = isinstance(cls, type) and issubclass(cls, MobileViTv2)
+    if not (is_v2 or isinstance(cls, type) and issubclass(cls, MobileViT)):
         return (f'{where}.init_cfg names the checkpoint {path}, which does '
                 'not exist: download or convert the weights to that path, '
                 f'or start from random weights with {scratch}')
     arch = _arg(cls, owner, 'arch')
-    source = _CVNETS_IMAGENET.get(arch, 'SRC') if isinstance(arch,
-                                                             str) else 'SRC'
+    if not isinstance(arch, str):
+        source = 'SRC'
+    elif is_v2:  # ml-cvnets HEAD's MobileViTv2 release
+        source = f'mobilevitv2-{arch}.pt'
+    else:
+        source = _CVNETS_IMAGENET.get(arch, 'SRC')
+    others = 'timm' if is_v2 else 'timm / HF / mmpretrain'
     return (f'{where}.init_cfg names the checkpoint {path}, which does not '
-            'exist: convert ImageNet MobileViT weights into it with `python '
+            f'exist: convert ImageNet {cls.__name__} weights into it with '
+            '`python '
             f'tools/model_converters/mobilevit2mmvit.py {source} {path}` '
-            f"({source}: ml-cvnets' release; timm / HF / mmpretrain weights "
-            'work too, see README "Pretrained weights"), or train from '
-            f'scratch with {scratch}')
+            f"({source}: ml-cvnets' release; {others} weights work too, "
+            'see README "Pretrained weights"), or train from scratch with '
+            f'{scratch}')
 
 
 # ------------------------------------------------------------ model wiring
@@ -351,9 +358,13 @@ def _channels(value) -> Optional[Tuple[int, ...]]:
 
 
 def _backbone_channels(backbone: dict, scope) -> Optional[Tuple[int, ...]]:
-    """Output channels of a MobileViT backbone config (None for others)."""
-    from mmvit.models.backbones.mobilevit import MobileViT
+    """Output channels of a MobileViT / MobileViTv2 backbone config (None
+    for others)."""
+    from mmvit.models.backbones import MobileViT, MobileViTv2
     cls = _lookup(MODELS, backbone.get('type'), scope)
+    if isinstance(cls, type) and issubclass(cls, MobileViTv2):
+        return cls.arch_out_channels(
+            _arg(cls, backbone, 'arch'), _arg(cls, backbone, 'out_indices'))
     if not (isinstance(cls, type) and issubclass(cls, MobileViT)):
         return None
     return cls.arch_out_channels(

@@ -33,15 +33,14 @@ pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')
 
 DET_CONFIG = osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit',
-                      'ssdlite_mobilevit/ssdlite_mobilevit-s_finetune_custom-coco.py')
+                      'ssdlite_mobilevit-s_finetune_custom-coco.py')
 SEG_CONFIG = osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit',
-                      'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_finetune_custom-seg.py')
+                      'deeplabv3_mobilevit-s-d16_finetune_custom-seg.py')
 # the models the converted checkpoints are of (80 COCO / 21 VOC classes)
-COCO_CONFIG = osp.join(REPO_ROOT, 'configs',
-                       'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py')
-VOC_CONFIG = osp.join(
-    REPO_ROOT, 'configs',
-    'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py')
+COCO_CONFIG = osp.join(REPO_ROOT, 'configs', 'ssdlite_mobilevit',
+                       'ssdlite_mobilevit-s_4xb32-200e_coco.py')
+VOC_CONFIG = osp.join(REPO_ROOT, 'configs', 'deeplabv3_mobilevit',
+                      'deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-512x512.py')
 
 train_tool = load_tool('train.py')
 

@@ -141,3 +141,14 @@ def test_deeplabv3_v2_trains_on_generated_shapes(shapes_root, tmp_path):
     runner, losses = _train(cfg)
     assert len(losses) == 2 and np.isfinite(losses).all(), losses
     assert 0 <= runner.message_hub.get_scalar('val/mIoU').current() <= 100
+
+
+def test_config_check_knows_the_v2_channels():
+    """mmvit's start-up check reads MobileViTv2's channels off its table: a
+    neck that does not fit is named before anything is built."""
+    from mmvit.utils.checks import _wiring_problems
+    cfg = load_config(osp.join(CONFIGS, _name('detector', '0.5')))
+    assert _wiring_problems(cfg.model, 'mmdet') == []
+    cfg.model.neck.in_channels = (190, 256)
+    problem, = _wiring_problems(cfg.model, 'mmdet')
+    assert 'set model.neck.in_channels=(192, 256)' in problem

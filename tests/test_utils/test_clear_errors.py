@@ -43,6 +43,14 @@ FAKE_FILES = [
     'checkpoints/mobilevit-small_in1k_mmvit.pth',
     'checkpoints/mobilevit-xsmall_in1k_mmvit.pth',
     'checkpoints/mobilevit-xxsmall_in1k_mmvit.pth',
+    *(f'checkpoints/mobilevitv2-{width}_in1k_mmvit.pth'
+      for width in ('050', '075', '100', '150', '200')),
+    # the layouts of the fine-tuning examples (README, "Train on your own
+    # data"): the converted detector / segmentor they start from
+    'data/custom_coco/annotations/instances_train.json',
+    'data/custom_coco/annotations/instances_val.json',
+    'checkpoints/ssdlite_mobilevit-s_coco_mmvit.pth',
+    'checkpoints/deeplabv3_mobilevit-s_voc_mmvit.pth',
     # what the demo's pretraining stages write
     'work_dirs/mobilevit-xxsmall_1xb32_shapes/epoch_2.pth',
     'work_dirs/mobilenet-v2_1xb32_shapes/epoch_2.pth',
@@ -54,7 +62,14 @@ FAKE_DIRS = [
     'data/VOCdevkit/VOC2012/SegmentationClassAug',
     'data/coco_voc/JPEGImages', 'data/coco_voc/SegmentationClassCOCO',
     'data/imagenet/train',
-    'data/imagenet/val'
+    'data/imagenet/val',
+    'data/ade/ADEChallengeData2016/images/training',
+    'data/ade/ADEChallengeData2016/images/validation',
+    'data/ade/ADEChallengeData2016/annotations/training',
+    'data/ade/ADEChallengeData2016/annotations/validation',
+    'data/custom_coco/train', 'data/custom_coco/val',
+    'data/custom_seg/img_dir/train', 'data/custom_seg/img_dir/val',
+    'data/custom_seg/ann_dir/train', 'data/custom_seg/ann_dir/val',
 ]
 
 train_tool = load_tool('train.py')
@@ -369,3 +384,13 @@ def test_seg_and_cls_num_classes_against_dataset(fake_data):
     assert 'model.head.num_classes is 10' in text
     assert '(ImageNet) has 1000 classes; set model.head.num_classes=1000' \
         in text
+
+
+def test_missing_v2_checkpoint_names_the_v2_release(empty_cwd):
+    text = message_of(
+        osp.join(CONFIGS, 'ssdlite_mobilevitv2',
+                 'ssdlite_mobilevitv2-050_4xb32-200e_coco.py'),
+        **{'train_dataloader.dataset.data_root': str(empty_cwd)})
+    assert ('python tools/model_converters/mobilevit2mmvit.py '
+            'mobilevitv2-0.5.pt checkpoints/mobilevitv2-050_in1k_mmvit.pth'
+            ) in text

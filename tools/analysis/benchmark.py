@@ -80,6 +80,9 @@ import torch.nn as nn
 from mmvit.apis import TASKS, build_model  # (+ the runtime fixes)
 from mmvit.deployment import switch_to_deploy
 from mmvit.models.backbones.mobilevit import ARCH_SETTINGS, short_name
+from mmvit.models.backbones.mobilevitv2 import \
+    ARCH_SETTINGS as V2_ARCH_SETTINGS
+from mmvit.models.backbones.mobilevitv2 import timm_name as v2_timm_name
 from mmvit.utils.flops import NetworkForward, count_flops
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -110,7 +113,8 @@ class BackboneFamily:
             model.
         configs (dict): Group name (see :data:`CONFIG_GROUPS`) -> function of
             an arch giving its config file under ``configs/``. A group the
-            family has no configs for has no rows of the family.
+            family has no configs for (or an arch without a config file)
+            has no rows of the family.
     """
     name: Callable[[str], str]
     backbone: dict
@@ -118,6 +122,10 @@ class BackboneFamily:
     timm_name: Callable[[str], str]
     mmpretrain_backbone: Optional[dict]
     configs: Dict[str, Callable[[str], str]]
+
+
+def _width(arch: str) -> str:
+    return f'{round(100 * float(arch)):03d}'  # '1.0' -> '100'
 
 
 FAMILIES = (
@@ -132,10 +140,18 @@ FAMILIES = (
             f'{short_name(arch)}_4xb32-200e_coco.py',
             segmentor=lambda arch: 'deeplabv3_mobilevit/deeplabv3_mobilevit-'
             f'{short_name(arch)}-d16_4xb32-50e_voc12aug-512x512.py')),
-    # Another backbone is one more entry with the same fields; MobileViTv2:
-    # backbone=dict(type='mmvit.MobileViTv2', ...), its arch keys, a
-    # timm_name giving 'mobilevitv2_050' etc., mmpretrain_backbone=None
-    # (mmpretrain has no v2) and the configs it has.
+    BackboneFamily(
+        name=lambda arch: f'MobileViTv2-{arch}',
+        backbone=dict(type='mmvit.MobileViTv2', out_indices=(4, )),
+        archs=tuple(V2_ARCH_SETTINGS),
+        timm_name=v2_timm_name,
+        mmpretrain_backbone=None,  # mmpretrain has no MobileViTv2
+        configs=dict(
+            detector=lambda arch: 'ssdlite_mobilevitv2/ssdlite_mobilevitv2-'
+            f'{_width(arch)}_4xb32-200e_coco.py',
+            segmentor=lambda arch: 'deeplabv3_mobilevitv2/deeplabv3_'
+            f'mobilevitv2-{_width(arch)}-d16_4xb32-50e_voc12aug-coco-'
+            '512x512.py')),
 )
 
 
@@ -499,6 +515,8 @@ def config_cases(group: str, archs: Sequence[str], args) -> List[Case]:
         if group not in family.configs:
             continue
         path = osp.join(CONFIG_DIR, family.configs[group](arch))
+        if not osp.isfile(path):  # no config of this group for this arch
+            continue
         cases += _mmvit_cases(
             group, f'{spec.algorithm}-{family.name(arch)}', arch,
             functools.partial(_build_config, path, spec.test_cfg), args)
