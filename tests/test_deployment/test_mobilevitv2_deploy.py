@@ -135,3 +135,35 @@ def test_onnx_export_parity_and_rank(tmp_path):
         assert_close([torch.from_numpy(np.asarray(a)) for a in actual],
                      expected,
                      what=f'batch {batch}')
+
+
+def test_channels_last_deploy_keeps_token_layers_nchw():
+    """The separable-attention layers work on NCHW token maps (GroupNorm's
+    output): their 1x1 weights stay NCHW, the other convs go NHWC, and the
+    output is unchanged."""
+    import copy
+
+    import torch
+
+    from mmvit.deployment import switch_to_deploy
+    from mmvit.models import MobileViTv2
+    from mmvit.models.layers import SeparableTransformerLayer
+    model = MobileViTv2('0.5', out_indices=(4, )).eval()
+    deployed = switch_to_deploy(copy.deepcopy(model), channels_last=True)
+    layers = [
+        m for m in deployed.modules()
+        if isinstance(m, SeparableTransformerLayer)
+    ]
+    assert layers
+    for layer in layers:
+        for param in layer.parameters():
+            assert param.is_contiguous()
+    stem = deployed.stem.conv.weight  # [16, 3, 3, 3]: the layouts differ
+    assert stem.is_contiguous(memory_format=torch.channels_last)
+    assert not stem.is_contiguous()
+    qkv = layers[0].attn.qkv_proj.weight  # [1 + 2d, d, 1, 1]
+    assert qkv.stride() == qkv.contiguous().stride()
+    x = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        ref, out = model(x)[0], deployed(x)[0]
+    assert (ref - out).abs().max() <= 1e-4 * ref.abs().max()

@@ -73,6 +73,10 @@ class SeparableTransformerLayer(nn.Module):
             map (ml-cvnets' ``layer_norm_2d``).
         act_cfg (dict): FFN activation. Defaults to ``dict(type='SiLU')``.
     """
+    # GroupNorm hands its 1x1 convs NCHW-contiguous token maps: with NHWC
+    # weights (switch_to_deploy(channels_last=True)) every one of them would
+    # convert the layout twice, so these weights stay NCHW
+    deploy_memory_format = torch.contiguous_format
 
     def __init__(self,
                  embed_dims: int,
