@@ -27,7 +27,7 @@ from .detect import strip_module, transformer_depths
 from .key_rules import KeyRule, apply_rules, prefixed, rename_keys
 
 
-def _conv_norm(cvnets: str, mmvit: str, **kwargs) -> List[KeyRule]:
+def conv_norm(cvnets: str, mmvit: str, **kwargs) -> List[KeyRule]:
     """cvnets ``ConvLayer`` (``.block.conv`` / ``.block.norm``) <-> mmcv
     ``ConvModule`` (``.conv`` / ``.bn``)."""
     return [
@@ -45,36 +45,52 @@ _TRANSFORMER = [
     ('pre_norm_ffn.4', 'ffn.3'),
 ]
 
+def stem_and_mv2_rules() -> List[KeyRule]:
+    """The stem and the MV2 blocks (every block of stages 1-2, block 0 of
+    stages 3-5): the same keys in ml-cvnets' v1 and v2 models."""
+    return [
+        *conv_norm('conv_1', 'stem'),
+        *conv_norm('layer_{s}.{b}.block.exp_1x1', 'layer{s}.{b}.conv.0'),
+        *conv_norm('layer_{s}.{b}.block.conv_3x3', 'layer{s}.{b}.conv.1'),
+        *conv_norm('layer_{s}.{b}.block.red_1x1', 'layer{s}.{b}.conv.2'),
+    ]
+
+
+def transformer_rules(pairs: Sequence[Tuple[str, str]]) -> List[KeyRule]:
+    """The transformer layers of a MobileViT(v2) block (``pairs``:
+    ``(cvnets, mmvit)`` names inside a layer) and the norm after the last
+    one (the same index on both sides)."""
+    return [
+        *[
+            KeyRule(f'layer_{{s}}.1.global_rep.{{i}}.{cv}.{{t}}',
+                    f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}')
+            for cv, mm in pairs
+        ],
+        KeyRule('layer_{s}.1.global_rep.{i}.{t}',
+                'layer{s}.1.global_rep.{i}.{t}'),
+    ]
+
+
 BACKBONE_RULES: List[KeyRule] = [
-    *_conv_norm('conv_1', 'stem'),
-    # MV2 blocks: every block of stages 1-2, block 0 of stages 3-5
-    *_conv_norm('layer_{s}.{b}.block.exp_1x1', 'layer{s}.{b}.conv.0'),
-    *_conv_norm('layer_{s}.{b}.block.conv_3x3', 'layer{s}.{b}.conv.1'),
-    *_conv_norm('layer_{s}.{b}.block.red_1x1', 'layer{s}.{b}.conv.2'),
+    *stem_and_mv2_rules(),
     # MobileViT blocks (block 1 of stages 3-5)
-    *_conv_norm('layer_{s}.1.local_rep.conv_3x3', 'layer{s}.1.local_rep.0'),
+    *conv_norm('layer_{s}.1.local_rep.conv_3x3', 'layer{s}.1.local_rep.0'),
     KeyRule('layer_{s}.1.local_rep.conv_1x1.block.conv.weight',
             'layer{s}.1.local_rep.1.conv.weight'),
-    *[
-        KeyRule(f'layer_{{s}}.1.global_rep.{{i}}.{cv}.{{t}}',
-                f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}')
-        for cv, mm in _TRANSFORMER
-    ],
-    # the LayerNorm after the last transformer layer
-    KeyRule('layer_{s}.1.global_rep.{i}.{t}', 'layer{s}.1.global_rep.{i}.{t}'),
-    *_conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
-    *_conv_norm('layer_{s}.1.fusion', 'layer{s}.1.conv_fusion'),
-    *_conv_norm('conv_1x1_exp', 'conv_1x1_exp'),
+    *transformer_rules(_TRANSFORMER),
+    *conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
+    *conv_norm('layer_{s}.1.fusion', 'layer{s}.1.conv_fusion'),
+    *conv_norm('conv_1x1_exp', 'conv_1x1_exp'),
 ]
 
 CLS_HEAD_RULES = [KeyRule('classifier.fc.{t}', 'head.fc.{t}')]
 
 _ASPP = 'seg_head.aspp.aspp_layer'
 SEG_HEAD_RULES: List[KeyRule] = [
-    *_conv_norm(f'{_ASPP}.convs.{{i}}', 'decode_head.aspp_convs.{i}'),
-    *_conv_norm(f'{_ASPP}.convs.{{i}}.aspp_pool.conv_1x1',
+    *conv_norm(f'{_ASPP}.convs.{{i}}', 'decode_head.aspp_convs.{i}'),
+    *conv_norm(f'{_ASPP}.convs.{{i}}.aspp_pool.conv_1x1',
                 'decode_head.aspp_convs.{i}.conv'),
-    *_conv_norm(f'{_ASPP}.project', 'decode_head.project'),
+    *conv_norm(f'{_ASPP}.project', 'decode_head.project'),
     # v0.1's released checkpoints nest the last conv in a Sequential
     # (classifier_dropout, classifier, up_16): `seg_head.classifier.
     # classifier.block.conv`; a bare `seg_head.classifier` conv is read too
@@ -92,18 +108,18 @@ _OUTPUT_STRIDE = {
 SEPARABLE_PREDICTOR = 'bbox_head.loc_cls_separable'
 PLAIN_PREDICTOR = 'bbox_head.loc_cls_plain'
 DET_HEAD_RULES: List[KeyRule] = [
-    *_conv_norm(
+    *conv_norm(
         'extra_layers.os_{os}.dw_conv',
         'neck.extra_layers.{os}.depthwise_conv',
         maps=_OUTPUT_STRIDE),
-    *_conv_norm(
+    *conv_norm(
         'extra_layers.os_{os}.pw_conv',
         'neck.extra_layers.{os}.pointwise_conv',
         maps=_OUTPUT_STRIDE),
     KeyRule('extra_layers.os_-1.1.block.conv.weight',
             'neck.global_layer.1.conv.weight'),
-    *_conv_norm('ssd_heads.{i}.proj_layer', 'bbox_head.proj_convs.{i}'),
-    *_conv_norm('ssd_heads.{i}.loc_cls_layer.dw_conv',
+    *conv_norm('ssd_heads.{i}.proj_layer', 'bbox_head.proj_convs.{i}'),
+    *conv_norm('ssd_heads.{i}.loc_cls_layer.dw_conv',
                 'bbox_head.dw_convs.{i}'),
     KeyRule('ssd_heads.{i}.loc_cls_layer.pw_conv.block.conv.{t}',
             SEPARABLE_PREDICTOR + '.{i}.{t}'),
@@ -206,12 +222,12 @@ def cvnets_to_mmvit(
                       dict(depths=transformer_depths(arch)),
                       f'cvnets {task}')
     if task == 'detector':
-        out = _split_predictors(
+        out = split_predictors(
             out, default_num_anchors() if num_anchors is None else num_anchors)
     return out
 
 
-def _split_predictors(state_dict, num_anchors: Sequence[int]) -> 'OrderedDict':
+def split_predictors(state_dict, num_anchors: Sequence[int]) -> 'OrderedDict':
     placeholders = (SEPARABLE_PREDICTOR + '.', PLAIN_PREDICTOR + '.')
     levels = sorted({
         int(k.split('.')[2])
@@ -245,7 +261,7 @@ def _split_predictors(state_dict, num_anchors: Sequence[int]) -> 'OrderedDict':
     return out
 
 
-def _merge_predictors(state_dict) -> 'OrderedDict':
+def merge_predictors(state_dict) -> 'OrderedDict':
     """mmdet's ``cls_convs`` + ``reg_convs`` -> cvnets' one predictor."""
     merged = OrderedDict()
     for key, value in state_dict.items():
@@ -275,7 +291,7 @@ def mmvit_to_cvnets(
     task = detect_mmvit_task(state_dict)
     source = OrderedDict(state_dict)
     if task == 'detector':
-        source = _merge_predictors(state_dict)
+        source = merge_predictors(state_dict)
     renamed, unmatched = rename_keys(
         source,
         rules(task),

@@ -21,8 +21,9 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from .cvnets import (DET_HEAD_RULES, SEG_HEAD_RULES, _merge_predictors,
-                     _split_predictors, default_num_anchors)
+from .cvnets import (DET_HEAD_RULES, SEG_HEAD_RULES, conv_norm,
+                     default_num_anchors, merge_predictors, split_predictors,
+                     stem_and_mv2_rules, transformer_rules)
 from .detect import V2_MARKERS, check_format_and_arch, detect_format_and_arch
 from .detect import detect_task as detect_mmvit_layout_task
 from .detect import family, strip_module
@@ -41,15 +42,6 @@ MMVIT_MARKER = V2_MARKERS['mmvit'][0]
 TASKS = ('backbone', 'classifier', 'detector', 'segmentor')
 
 
-def _conv_norm(cvnets: str, mmvit: str) -> List[KeyRule]:
-    """cvnets ``ConvLayer2d`` (``.block.conv`` / ``.block.norm``) <-> mmcv
-    ``ConvModule`` (``.conv`` / ``.bn``)."""
-    return [
-        KeyRule(f'{cvnets}.block.conv.{{t}}', f'{mmvit}.conv.{{t}}'),
-        KeyRule(f'{cvnets}.block.norm.{{t}}', f'{mmvit}.bn.{{t}}'),
-    ]
-
-
 # cvnets `LinearAttnFFN`: pre_norm_attn = (norm, attention, dropout),
 # pre_norm_ffn = (norm, conv + act, dropout, conv, dropout)
 _TRANSFORMER = [
@@ -62,23 +54,13 @@ _TRANSFORMER = [
 ]
 
 BACKBONE_RULES: List[KeyRule] = [
-    *_conv_norm('conv_1', 'stem'),
-    # MV2 blocks: every block of stages 1-2, block 0 of stages 3-5
-    *_conv_norm('layer_{s}.{b}.block.exp_1x1', 'layer{s}.{b}.conv.0'),
-    *_conv_norm('layer_{s}.{b}.block.conv_3x3', 'layer{s}.{b}.conv.1'),
-    *_conv_norm('layer_{s}.{b}.block.red_1x1', 'layer{s}.{b}.conv.2'),
+    *stem_and_mv2_rules(),
     # MobileViTv2 blocks (block 1 of stages 3-5)
-    *_conv_norm('layer_{s}.1.local_rep.0', 'layer{s}.1.local_rep.0'),
+    *conv_norm('layer_{s}.1.local_rep.0', 'layer{s}.1.local_rep.0'),
     KeyRule('layer_{s}.1.local_rep.1.block.conv.weight',
             'layer{s}.1.local_rep.1.conv.weight'),
-    *[
-        KeyRule(f'layer_{{s}}.1.global_rep.{{i}}.{cv}.{{t}}',
-                f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}')
-        for cv, mm in _TRANSFORMER
-    ],
-    # the norm after the last transformer layer (same index on both sides)
-    KeyRule('layer_{s}.1.global_rep.{i}.{t}', 'layer{s}.1.global_rep.{i}.{t}'),
-    *_conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
+    *transformer_rules(_TRANSFORMER),
+    *conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
 ]
 
 # v2's classifier is Sequential(GlobalPool, Linear)
@@ -87,7 +69,7 @@ CLS_HEAD_RULES = [KeyRule('classifier.1.{t}', 'head.fc.{t}')]
 # the auxiliary head on layer 4 (3x3 conv + norm + act, dropout, 1x1 conv)
 # is mmseg's FCNHead with one conv
 AUX_HEAD_RULES: List[KeyRule] = [
-    *_conv_norm('seg_head.aux_head.0', 'auxiliary_head.convs.0'),
+    *conv_norm('seg_head.aux_head.0', 'auxiliary_head.convs.0'),
     KeyRule('seg_head.aux_head.2.block.conv.{t}',
             'auxiliary_head.conv_seg.{t}'),
 ]
@@ -169,7 +151,7 @@ def cvnets_v2_to_mmvit(
     out = apply_rules(state_dict, rules(task), {},
                       f'cvnets MobileViTv2 {task}')
     if task == 'detector':
-        out = _split_predictors(
+        out = split_predictors(
             out,
             default_num_anchors() if num_anchors is None else num_anchors)
     if rgb_to_bgr:
@@ -190,7 +172,7 @@ def mmvit_v2_to_cvnets(
     if bgr_to_rgb:
         flip_stem_rgb_to_bgr(source, _stem_key(task))
     if task == 'detector':
-        source = _merge_predictors(source)
+        source = merge_predictors(source)
     renamed, unmatched = rename_keys(source, rules(task), {}, forward=False)
     if unmatched:
         raise ValueError(f'{len(unmatched)} mmvit key(s) have no cvnets '

@@ -6,7 +6,7 @@ timm's ``ConvNormAct`` names its parts ``.conv`` / ``.bn`` like mmcv's
 ``global_rep``).
 """
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -36,28 +36,40 @@ _TRANSFORMER = [
     ('mlp.fc2', 'ffn.3'),
 ]
 
-BACKBONE_RULES: List[KeyRule] = [
-    *_conv_bn('stem', 'stem'),
-    *_conv_bn('stages.{s}.{b}.conv1_1x1', 'layer{s}.{b}.conv.0'),
-    *_conv_bn('stages.{s}.{b}.conv2_kxk', 'layer{s}.{b}.conv.1'),
-    *_conv_bn('stages.{s}.{b}.conv3_1x1', 'layer{s}.{b}.conv.2'),
-    *_conv_bn('stages.{s}.1.conv_kxk', 'layer{s}.1.local_rep.0'),
-    KeyRule(
-        'stages.{s}.1.conv_1x1.weight',
-        'layer{s}.1.local_rep.1.conv.weight',
-        maps=_STAGE),
-    *[
+def byobnet_rules(transformer: Sequence[Tuple[str, str]]) -> List[KeyRule]:
+    """The rules every timm MobileViT layout shares (v1 and v2 are both
+    ``ByobNet`` s): the stem, the MV2 blocks (every block of stages 1-2,
+    block 0 of stages 3-5), the MobileViT block's local representation,
+    its transformer layers (``transformer``: ``(timm, mmvit)`` name pairs
+    inside a layer), the final norm and the projection back."""
+    return [
+        *_conv_bn('stem', 'stem'),
+        *_conv_bn('stages.{s}.{b}.conv1_1x1', 'layer{s}.{b}.conv.0'),
+        *_conv_bn('stages.{s}.{b}.conv2_kxk', 'layer{s}.{b}.conv.1'),
+        *_conv_bn('stages.{s}.{b}.conv3_1x1', 'layer{s}.{b}.conv.2'),
+        *_conv_bn('stages.{s}.1.conv_kxk', 'layer{s}.1.local_rep.0'),
         KeyRule(
-            f'stages.{{s}}.1.transformer.{{i}}.{tm}.{{t}}',
-            f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}',
-            maps=_STAGE) for tm, mm in _TRANSFORMER
-    ],
-    KeyRule(
-        'stages.{s}.1.norm.{t}',
-        'layer{s}.1.global_rep.{depth}.{t}',
-        maps=_STAGE,
-        derived={'depth': _depth}),
-    *_conv_bn('stages.{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
+            'stages.{s}.1.conv_1x1.weight',
+            'layer{s}.1.local_rep.1.conv.weight',
+            maps=_STAGE),
+        *[
+            KeyRule(
+                f'stages.{{s}}.1.transformer.{{i}}.{tm}.{{t}}',
+                f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}',
+                maps=_STAGE) for tm, mm in transformer
+        ],
+        KeyRule(
+            'stages.{s}.1.norm.{t}',
+            'layer{s}.1.global_rep.{depth}.{t}',
+            maps=_STAGE,
+            derived={'depth': _depth}),
+        *_conv_bn('stages.{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
+    ]
+
+
+# v1 adds the fusion conv and the expansion layer before the classifier
+BACKBONE_RULES: List[KeyRule] = [
+    *byobnet_rules(_TRANSFORMER),
     *_conv_bn('stages.{s}.1.conv_fusion', 'layer{s}.1.conv_fusion'),
     *_conv_bn('final_conv', 'conv_1x1_exp'),
 ]

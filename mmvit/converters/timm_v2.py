@@ -17,7 +17,7 @@ from mmvit.models.backbones.mobilevitv2 import attn_depths
 from .detect import (V2_MARKERS, check_format_and_arch,
                      detect_format_and_arch, family, strip_module)
 from .key_rules import KeyRule, apply_rules, prefixed
-from .timm import flip_stem_rgb_to_bgr
+from .timm import byobnet_rules, flip_stem_rgb_to_bgr
 
 __all__ = [
     'MARKER', 'TASKS', 'arch_of', 'detect_task', 'rule_context', 'rules',
@@ -30,20 +30,6 @@ MARKER = V2_MARKERS['timm'][0]
 #: The tasks timm has MobileViTv2 models for.
 TASKS = ('backbone', 'classifier')
 
-_STAGE = {'s': (lambda s: s + 1, lambda s: s - 1)}
-
-
-def _depth(fields: dict, context: dict) -> int:
-    return context['depths'][fields['s']]
-
-
-def _conv_bn(timm: str, mmvit: str) -> List[KeyRule]:
-    return [
-        KeyRule(f'{timm}.{part}.{{t}}', f'{mmvit}.{part}.{{t}}', maps=_STAGE)
-        for part in ('conv', 'bn')
-    ]
-
-
 _TRANSFORMER = [
     ('norm1', 'norm1'),
     ('attn.qkv_proj', 'attn.qkv_proj'),  # rows query | keys | values in both
@@ -53,31 +39,7 @@ _TRANSFORMER = [
     ('mlp.fc2', 'ffn.3'),
 ]
 
-BACKBONE_RULES: List[KeyRule] = [
-    *_conv_bn('stem', 'stem'),
-    # MV2 blocks: every block of stages 1-2, block 0 of stages 3-5
-    *_conv_bn('stages.{s}.{b}.conv1_1x1', 'layer{s}.{b}.conv.0'),
-    *_conv_bn('stages.{s}.{b}.conv2_kxk', 'layer{s}.{b}.conv.1'),
-    *_conv_bn('stages.{s}.{b}.conv3_1x1', 'layer{s}.{b}.conv.2'),
-    # MobileViTv2 blocks (block 1 of stages 3-5)
-    *_conv_bn('stages.{s}.1.conv_kxk', 'layer{s}.1.local_rep.0'),
-    KeyRule(
-        'stages.{s}.1.conv_1x1.weight',
-        'layer{s}.1.local_rep.1.conv.weight',
-        maps=_STAGE),
-    *[
-        KeyRule(
-            f'stages.{{s}}.1.transformer.{{i}}.{tm}.{{t}}',
-            f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}',
-            maps=_STAGE) for tm, mm in _TRANSFORMER
-    ],
-    KeyRule(
-        'stages.{s}.1.norm.{t}',
-        'layer{s}.1.global_rep.{depth}.{t}',
-        maps=_STAGE,
-        derived={'depth': _depth}),
-    *_conv_bn('stages.{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
-]
+BACKBONE_RULES: List[KeyRule] = byobnet_rules(_TRANSFORMER)
 
 CLS_HEAD_RULES = [KeyRule('head.fc.{t}', 'head.fc.{t}')]
 

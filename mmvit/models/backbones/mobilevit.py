@@ -11,13 +11,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmvit.registry import MODELS
 from ..layers import InvertedResidual, MobileViTBlock
+from .base import MobileViTStages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,12 +136,8 @@ def short_name(arch: str) -> str:
     return ARCH_SETTINGS[arch]['short_name']
 
 
-# Where cvnets' output stride dilates: the stages whose stride becomes 1.
-_DILATED_STAGES = {32: (), 16: (4, ), 8: (3, 4)}
-
-
 @MODELS.register_module()
-class MobileViT(BaseModule):
+class MobileViT(MobileViTStages):
     """MobileViT v1 backbone.
 
     Args:
@@ -189,7 +183,6 @@ class MobileViT(BaseModule):
             init, as ml-cvnets.
     """
     arch_settings = ARCH_SETTINGS
-    num_stages = 5
 
     def __init__(self,
                  arch: Union[str, Sequence[dict]] = 'small',
@@ -221,54 +214,36 @@ class MobileViT(BaseModule):
         self.stage_settings = stages
         drop_rate = default_drop if drop_rate is None else drop_rate
 
-        if out_stride not in _DILATED_STAGES:
-            raise ValueError(f'out_stride must be one of '
-                             f'{sorted(_DILATED_STAGES)}, got {out_stride}')
+        self._check_run_settings(out_stride, frozen_stages, norm_eval,
+                                 with_cp)
         self.out_indices = self._parse_out_indices(out_indices)
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must be in [-1, '
-                             f'{self.num_stages}], got {frozen_stages}')
-        self.frozen_stages = frozen_stages
-        self.out_stride = out_stride
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
 
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.stem = ConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1, **common)
+        drop_rates = dict(
+            drop_rate=drop_rate,
+            attn_drop_rate=attn_drop_rate,
+            ffn_drop_rate=ffn_drop_rate,
+            drop_path_rate=drop_path_rate)
 
-        self.layer_names = []
-        channels = stem_channels
-        dilation = 1
-        for i, stage in enumerate(stages):
-            stride = stage.stride
-            prev_dilation = dilation
-            if i in _DILATED_STAGES[out_stride] and stride > 1:
-                # cvnets: the stage's first MV2 keeps the previous dilation
-                dilation *= 2
-                stride = 1
-            layer = self._make_stage(stage, channels, stride, prev_dilation,
-                                     drop_rate, attn_drop_rate, ffn_drop_rate,
-                                     drop_path_rate, common)
-            name = f'layer{i + 1}'
-            self.add_module(name, layer)
-            self.layer_names.append(name)
-            channels = stage.out_channels
+        def make_stage(stage, channels, stride, prev_dilation, dilation):
+            # ml-cvnets dilates only the MV2 blocks, with the dilation the
+            # stage starts at
+            return self._make_stage(stage, channels, stride, prev_dilation,
+                                    drop_rates, common)
+
+        self._build_stages(stages, stem_channels, make_stage)
 
         self.stage_channels = tuple(s.out_channels for s in stages)
         if self.num_stages in self.out_indices:
+            channels = self.stage_channels[-1]
             self.conv_1x1_exp = ConvModule(
                 channels, self._exp_channels(channels, last_exp_factor), 1,
                 **common)
         self.out_channels = self.arch_out_channels(arch, out_indices,
                                                    last_exp_factor)
-        # forward runs the stages up to the deepest one asked for; the later
-        # ones are built all the same (so a full ImageNet checkpoint still
-        # loads strictly, and a detector's checkpoint keeps the classifier's
-        # key set) but frozen: a parameter that requires grad and gets none
-        # stops DDP (find_unused_parameters=False) at its second iteration.
-        self.num_run_stages = min(max(self.out_indices) + 1, self.num_stages)
-        self._freeze_stages()
+        self._finish(self.out_indices)
 
     @classmethod
     def arch_out_channels(cls, arch: Union[str, Sequence[dict]],
@@ -323,9 +298,10 @@ class MobileViT(BaseModule):
 
     @staticmethod
     def _make_stage(stage: StageSetting, in_channels: int, stride: int,
-                    dilation: int, drop_rate: float, attn_drop_rate: float,
-                    ffn_drop_rate: float, drop_path_rate: float,
+                    dilation: int, drop_rates: dict,
                     common: dict) -> nn.Sequential:
+        """The MV2 blocks of a stage (at ``dilation``; MobileViT blocks are
+        never dilated, as in ml-cvnets) and its MobileViT block."""
         blocks = []
         num_mv2 = stage.num_blocks if stage.block == 'mv2' else 1
         for j in range(num_mv2):
@@ -346,49 +322,12 @@ class MobileViT(BaseModule):
                     stage.num_transformer_blocks,
                     num_heads=stage.num_heads,
                     patch_size=stage.patch_size,
-                    drop_rate=drop_rate,
-                    attn_drop_rate=attn_drop_rate,
-                    ffn_drop_rate=ffn_drop_rate,
-                    drop_path_rate=drop_path_rate,
+                    **drop_rates,
                     **common))
         return nn.Sequential(*blocks)
 
-    def _run(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and x.requires_grad:
-            return cp.checkpoint(module, x, use_reentrant=False)
-        return module(x)
-
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = []
-        x = self._run(self.stem, x)
-        for i, name in enumerate(self.layer_names[:self.num_run_stages]):
-            for block in getattr(self, name):
-                x = self._run(block, x)
-            if i in self.out_indices:
-                outs.append(x)
+        outs, x = self._forward_stages(x)
         if self.num_stages in self.out_indices:
             outs.append(self._run(self.conv_1x1_exp, x))
         return tuple(outs)
-
-    def _freeze_stages(self):
-        for name in self.layer_names[self.num_run_stages:]:  # never run
-            getattr(self, name).requires_grad_(False)
-        if self.frozen_stages < 0:
-            return
-        frozen = [self.stem] + [
-            getattr(self, name)
-            for name in self.layer_names[:self.frozen_stages]
-        ]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'MobileViT':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, (_BatchNorm, nn.GroupNorm)):
-                    module.eval()
-        return self

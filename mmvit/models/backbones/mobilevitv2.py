@@ -15,14 +15,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmvit.registry import MODELS
 from ..layers import InvertedResidual, MobileViTv2Block, make_divisible
-from .mobilevit import _DILATED_STAGES
+from .base import MobileViTStages
 
 # ml-cvnets sizes the FFN of its transformer layers down to a multiple of 16
 _FFN_DIVISOR = 16
@@ -182,7 +179,7 @@ def timm_name(arch: str) -> str:
 
 
 @MODELS.register_module()
-class MobileViTv2(BaseModule):
+class MobileViTv2(MobileViTStages):
     """MobileViTv2 backbone.
 
     Args:
@@ -235,7 +232,6 @@ class MobileViTv2(BaseModule):
             init, as ml-cvnets.
     """
     arch_settings = ARCH_SETTINGS
-    num_stages = 5
 
     def __init__(self,
                  arch: Union[str, float, Sequence[dict]] = '1.0',
@@ -265,59 +261,39 @@ class MobileViTv2(BaseModule):
         super().__init__(init_cfg=init_cfg)
         arch_stem, stages = self._parse_arch(arch)
         self.stage_settings = stages
-        if out_stride not in _DILATED_STAGES:
-            raise ValueError(f'out_stride must be one of '
-                             f'{sorted(_DILATED_STAGES)}, got {out_stride!r}')
+        self._check_run_settings(out_stride, frozen_stages, norm_eval,
+                                 with_cp)
         self.out_indices = self._parse_out_indices(out_indices)
-        if not -1 <= frozen_stages <= self.num_stages:
-            raise ValueError(f'frozen_stages must be in [-1, '
-                             f'{self.num_stages}], got {frozen_stages}')
-        self.frozen_stages = frozen_stages
-        self.out_stride = out_stride
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
 
         common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         stem_channels = arch_stem if stem_channels is None else stem_channels
         self.stem = ConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1, **common)
 
-        self.layer_names = []
-        channels = stem_channels
-        dilation = 1
-        for i, stage in enumerate(stages):
-            stride = stage.stride
-            prev_dilation = dilation
-            if i in _DILATED_STAGES[out_stride] and stride > 1:
-                dilation *= 2
-                stride = 1
-            layer = self._make_stage(
+        drop_rates = dict(
+            drop_rate=drop_rate,
+            attn_drop_rate=attn_drop_rate,
+            ffn_drop_rate=ffn_drop_rate,
+            drop_path_rate=drop_path_rate)
+
+        def make_stage(stage, channels, stride, prev_dilation, dilation):
+            # unlike v1, the MobileViTv2 block's depthwise conv is dilated too
+            return self._make_stage(
                 stage,
                 channels,
                 stride,
                 mv2_dilation=prev_dilation,
                 block_dilation=dilation,
-                drop_rates=dict(
-                    drop_rate=drop_rate,
-                    attn_drop_rate=attn_drop_rate,
-                    ffn_drop_rate=ffn_drop_rate,
-                    drop_path_rate=drop_path_rate),
+                drop_rates=drop_rates,
                 attn_norm_cfg=attn_norm_cfg,
                 common=common)
-            name = f'layer{i + 1}'
-            self.add_module(name, layer)
-            self.layer_names.append(name)
-            channels = stage.out_channels
+
+        self._build_stages(stages, stem_channels, make_stage)
 
         self.stage_channels = tuple(s.out_channels for s in stages)
         self.out_channels = tuple(self.stage_channels[i]
                                   for i in self.out_indices)
-        # forward runs the stages up to the deepest one asked for; the later
-        # ones are built (a full ImageNet checkpoint still loads strictly) but
-        # frozen, so that DDP (find_unused_parameters=False) sees no
-        # parameter that requires grad and gets none
-        self.num_run_stages = max(self.out_indices) + 1
-        self._freeze_stages()
+        self._finish(self.out_indices)
 
     @classmethod
     def arch_out_channels(cls, arch: Union[str, float, Sequence[dict]],
@@ -399,40 +375,6 @@ class MobileViTv2(BaseModule):
                     **common))
         return nn.Sequential(*blocks)
 
-    def _run(self, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and x.requires_grad:
-            return cp.checkpoint(module, x, use_reentrant=False)
-        return module(x)
-
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = []
-        x = self._run(self.stem, x)
-        for i, name in enumerate(self.layer_names[:self.num_run_stages]):
-            for block in getattr(self, name):
-                x = self._run(block, x)
-            if i in self.out_indices:
-                outs.append(x)
+        outs, _ = self._forward_stages(x)
         return tuple(outs)
-
-    def _freeze_stages(self):
-        for name in self.layer_names[self.num_run_stages:]:  # never run
-            getattr(self, name).requires_grad_(False)
-        if self.frozen_stages < 0:
-            return
-        frozen = [self.stem] + [
-            getattr(self, name)
-            for name in self.layer_names[:self.frozen_stages]
-        ]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'MobileViTv2':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, (_BatchNorm, nn.GroupNorm)):
-                    module.eval()
-        return self

@@ -1,14 +1,15 @@
 from .batch_guard import check_batch_norm_batch, uses_batch_statistics
 from .inverted_residual import InvertedResidual
 from .make_divisible import make_divisible
-from .mobilevit_block import MobileViTBlock, fold_patches, unfold_patches
-from .mobilevitv2_block import (MobileViTv2Block, fold_patches_channels_first,
-                                resize_to_patch_multiple,
-                                unfold_patches_channels_first)
+from .mobilevit_block import MobileViTBlock
+from .mobilevitv2_block import MobileViTv2Block
 from .separable_self_attention import (SeparableSelfAttention,
                                        SeparableTransformerLayer)
 from .transformer import (MultiheadSelfAttention, TransformerEncoderLayer,
                           padded_attention)
+from .unfold_fold import (fold_patches, fold_patches_channels_first,
+                          resize_to_patch_multiple, unfold_patches,
+                          unfold_patches_channels_first)
 
 __all__ = [
     'check_batch_norm_batch', 'uses_batch_statistics', 'InvertedResidual',

@@ -1,72 +1,16 @@
-"""MobileViTv2 block and its channels-first unfold / fold."""
-import math
-from typing import Optional, Tuple
+"""MobileViTv2 block (Mehta & Rastegari, TMLR 2023): local convolutions,
+separable-attention layers over unfolded patches, a projection back; no
+fusion with the block input."""
+from typing import Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_norm_layer
 
 from .separable_self_attention import SeparableTransformerLayer
-
-
-def resize_to_patch_multiple(x: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """``x`` resized (bilinear, ``align_corners=True``) up to the next
-    multiple of ``patch_size`` on each side, or ``x`` itself when its sides
-    already are multiples. MobileViTv2 resizes the *input* of its blocks this
-    way and never resizes back (v1 resizes with ``align_corners=False`` and
-    restores the size after folding)."""
-    height, width = x.shape[-2:]
-    new_h = math.ceil(height / patch_size) * patch_size
-    new_w = math.ceil(width / patch_size) * patch_size
-    if (new_h, new_w) == (height, width):
-        return x
-    return F.interpolate(
-        x, size=(new_h, new_w), mode='bilinear', align_corners=True)
-
-
-def unfold_patches_channels_first(x: torch.Tensor,
-                                  patch_size: int) -> Tuple[torch.Tensor, int]:
-    """Split a map into ``patch_size x patch_size`` patches, channels first.
-
-    ``[B, C, H, W] -> [B, C, P, N]`` with ``P = patch_size**2`` pixels per
-    patch (row-major inside the patch) and ``N`` patches (row-major over the
-    patch grid): the layout of ``F.unfold`` with kernel and stride
-    ``patch_size``, built from reshapes of rank <= 5 (exportable to ONNX).
-    The sides must be multiples of ``patch_size``
-    (:func:`resize_to_patch_multiple`).
-
-    Returns:
-        tuple: The patches and the number of patch rows ``num_h``, which
-        :func:`fold_patches_channels_first` needs.
-    """
-    batch, channels, height, width = x.shape
-    if height % patch_size or width % patch_size:
-        raise ValueError(f'a {height}x{width} map does not split into '
-                         f'{patch_size}x{patch_size} patches; resize it to '
-                         'multiples of the patch size first')
-    num_h, num_w = height // patch_size, width // patch_size
-    patch_area = patch_size * patch_size
-    # [B, C, H, W] -> [B*C*nh, ph, nw, pw] -> [B*C*nh, ph, pw, nw]
-    x = x.reshape(batch * channels * num_h, patch_size, num_w,
-                  patch_size).transpose(2, 3)
-    # -> [B, C, nh, P, nw] -> [B, C, P, nh, nw] -> [B, C, P, N]
-    x = x.reshape(batch, channels, num_h, patch_area, num_w).transpose(2, 3)
-    return x.reshape(batch, channels, patch_area, num_h * num_w), num_h
-
-
-def fold_patches_channels_first(x: torch.Tensor, num_h: int,
-                                patch_size: int) -> torch.Tensor:
-    """Inverse of :func:`unfold_patches_channels_first`:
-    ``[B, C, P, N] -> [B, C, H, W]`` with ``H = num_h * patch_size``."""
-    batch, channels, patch_area, num_patches = x.shape
-    num_w = num_patches // num_h
-    # [B, C, P, N] -> [B, C, P, nh, nw] -> [B, C, nh, P, nw]
-    x = x.reshape(batch, channels, patch_area, num_h, num_w).transpose(2, 3)
-    # -> [B*C*nh, ph, pw, nw] -> [B*C*nh, ph, nw, pw] -> [B, C, H, W]
-    x = x.reshape(batch * channels * num_h, patch_size, patch_size,
-                  num_w).transpose(2, 3)
-    return x.reshape(batch, channels, num_h * patch_size, num_w * patch_size)
+from .unfold_fold import (fold_patches_channels_first,
+                          resize_to_patch_multiple,
+                          unfold_patches_channels_first)
 
 
 class MobileViTv2Block(nn.Module):
