@@ -22,8 +22,8 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from .cvnets import (DET_HEAD_RULES, SEG_HEAD_RULES, conv_norm,
-                     default_num_anchors, merge_predictors, split_predictors,
-                     stem_and_mv2_rules, transformer_rules)
+                     default_num_anchors, detect_task, merge_predictors,
+                     split_predictors, stem_and_mv2_rules, transformer_rules)
 from .detect import V2_MARKERS, check_format_and_arch, detect_format_and_arch
 from .detect import detect_task as detect_mmvit_layout_task
 from .detect import family, strip_module
@@ -103,18 +103,6 @@ def arch_of(state_dict: Dict[str, torch.Tensor]) -> str:
             f'not a cvnets / mmvit MobileViTv2 checkpoint but {fmt} '
             f'{family(arch)} {arch!r} (no key like {MARKER.pattern})')
     return arch
-
-
-def detect_task(keys) -> str:
-    """Task of a cvnets-layout checkpoint from its head keys."""
-    keys = list(keys)
-    if any(k.startswith('ssd_heads.') for k in keys):
-        return 'detector'
-    if any(k.startswith('seg_head.') for k in keys):
-        return 'segmentor'
-    if any(k.startswith('classifier.') for k in keys):
-        return 'classifier'
-    return 'backbone'
 
 
 def _stem_key(task: str) -> str:

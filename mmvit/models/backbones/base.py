@@ -3,6 +3,7 @@ ml-cvnets' output-stride rule (dilation instead of down-sampling in the last
 stages), stages run only up to the deepest output, ``frozen_stages``,
 ``norm_eval`` and activation checkpointing. Each backbone builds its own
 stages (:meth:`MobileViTStages._make_stage`)."""
+import dataclasses
 from typing import Callable, List, Sequence, Tuple
 
 import torch
@@ -10,6 +11,22 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ..layers import InvertedResidual
+
+class FromDict:
+    """``from_dict`` for the stage-setting dataclasses: a config dict with
+    the named fields, unknown keys refused (not ignored)."""
+
+    @classmethod
+    def from_dict(cls, cfg: dict):
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(cfg) - set(valid))
+        if unknown:
+            raise ValueError(f'unknown stage setting keys {unknown}; '
+                             f'valid keys are {valid}')
+        return cls(**cfg)
+
 
 # Where cvnets' output stride dilates: the stages whose stride becomes 1.
 DILATED_STAGES = {32: (), 16: (4, ), 8: (3, 4)}
@@ -59,6 +76,22 @@ class MobileViTStages(BaseModule):
                            dilation))
             self.layer_names.append(name)
             in_channels = stage.out_channels
+
+    @staticmethod
+    def _mv2_blocks(stage, in_channels: int, stride: int, dilation: int,
+                    common: dict) -> List[nn.Module]:
+        """The MV2 (inverted residual) blocks a stage starts with: all of
+        an ``'mv2'`` stage's, the one down-sampling block of the others."""
+        num_mv2 = stage.num_blocks if stage.block == 'mv2' else 1
+        return [
+            InvertedResidual(
+                in_channels if j == 0 else stage.out_channels,
+                stage.out_channels,
+                stride=stride if j == 0 else 1,
+                expand_ratio=stage.expand_ratio,
+                dilation=dilation,
+                **common) for j in range(num_mv2)
+        ]
 
     def _finish(self, out_indices: Tuple[int, ...]) -> None:
         # forward runs the stages up to the deepest one asked for; the later

@@ -14,12 +14,12 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from mmvit.registry import MODELS
-from ..layers import InvertedResidual, MobileViTBlock
-from .base import MobileViTStages
+from ..layers import MobileViTBlock
+from .base import FromDict, MobileViTStages
 
 
 @dataclasses.dataclass(frozen=True)
-class StageSetting:
+class StageSetting(FromDict):
     """One stage of MobileViT: a run of MV2 blocks (``block='mv2'``) or one
     down-sampling MV2 block followed by a MobileViT block
     (``block='mobilevit'``)."""
@@ -44,15 +44,6 @@ class StageSetting:
             raise ValueError(
                 "a 'mobilevit' stage needs transformer_dim, ffn_dim and "
                 f'num_transformer_blocks, got {self}')
-
-    @classmethod
-    def from_dict(cls, cfg: dict) -> 'StageSetting':
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(cfg) - set(valid))
-        if unknown:
-            raise ValueError(f'unknown stage setting keys {unknown}; '
-                             f'valid keys are {valid}')
-        return cls(**cfg)
 
 
 def _mv2(*, out_channels: int, stride: int, expand_ratio: float,
@@ -302,17 +293,8 @@ class MobileViT(MobileViTStages):
                     common: dict) -> nn.Sequential:
         """The MV2 blocks of a stage (at ``dilation``; MobileViT blocks are
         never dilated, as in ml-cvnets) and its MobileViT block."""
-        blocks = []
-        num_mv2 = stage.num_blocks if stage.block == 'mv2' else 1
-        for j in range(num_mv2):
-            blocks.append(
-                InvertedResidual(
-                    in_channels if j == 0 else stage.out_channels,
-                    stage.out_channels,
-                    stride=stride if j == 0 else 1,
-                    expand_ratio=stage.expand_ratio,
-                    dilation=dilation,
-                    **common))
+        blocks = MobileViTStages._mv2_blocks(stage, in_channels, stride,
+                                             dilation, common)
         if stage.block == 'mobilevit':
             blocks.append(
                 MobileViTBlock(

@@ -18,15 +18,15 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from mmvit.registry import MODELS
-from ..layers import InvertedResidual, MobileViTv2Block, make_divisible
-from .base import MobileViTStages
+from ..layers import MobileViTv2Block, make_divisible
+from .base import FromDict, MobileViTStages
 
 # ml-cvnets sizes the FFN of its transformer layers down to a multiple of 16
 _FFN_DIVISOR = 16
 
 
 @dataclasses.dataclass(frozen=True)
-class StageSettingV2:
+class StageSettingV2(FromDict):
     """One stage of MobileViTv2: a run of MV2 blocks (``block='mv2'``) or one
     down-sampling MV2 block followed by a MobileViTv2 block
     (``block='mobilevitv2'``).
@@ -71,15 +71,6 @@ class StageSettingV2:
                 ffn_dim = int(self.ffn_ratio * self.attn_dim)
                 object.__setattr__(self, 'ffn_dim',
                                    ffn_dim // _FFN_DIVISOR * _FFN_DIVISOR)
-
-    @classmethod
-    def from_dict(cls, cfg: dict) -> 'StageSettingV2':
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(cfg) - set(valid))
-        if unknown:
-            raise ValueError(f'unknown stage setting keys {unknown}; '
-                             f'valid keys are {valid}')
-        return cls(**cfg)
 
 
 # MobileViTv2 at width 1.0 (ml-cvnets `config/mobilevit_v2.py`): MV2
@@ -350,17 +341,8 @@ class MobileViTv2(MobileViTStages):
     def _make_stage(stage: StageSettingV2, in_channels: int, stride: int,
                     mv2_dilation: int, block_dilation: int, drop_rates: dict,
                     attn_norm_cfg: dict, common: dict) -> nn.Sequential:
-        blocks = []
-        num_mv2 = stage.num_blocks if stage.block == 'mv2' else 1
-        for j in range(num_mv2):
-            blocks.append(
-                InvertedResidual(
-                    in_channels if j == 0 else stage.out_channels,
-                    stage.out_channels,
-                    stride=stride if j == 0 else 1,
-                    expand_ratio=stage.expand_ratio,
-                    dilation=mv2_dilation,
-                    **common))
+        blocks = MobileViTStages._mv2_blocks(stage, in_channels, stride,
+                                             mv2_dilation, common)
         if stage.block == 'mobilevitv2':
             blocks.append(
                 MobileViTv2Block(
