@@ -61,6 +61,21 @@ def randomize_norms(model: torch.nn.Module, offset: int = 0) -> torch.nn.Module:
     return model
 
 
+def randomize_group_norms(model: torch.nn.Module,
+                          offset: int) -> torch.nn.Module:
+    """Non-trivial GroupNorm affine maps, so that swapping or dropping one
+    (e.g. norm1 <-> norm2) shows in the outputs. In place; returns
+    ``model``."""
+    gen = torch_generator(offset)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.GroupNorm):
+                size = module.num_channels
+                module.weight.copy_(torch.rand(size, generator=gen) * .5 + .75)
+                module.bias.copy_(torch.randn(size, generator=gen) * .1)
+    return model
+
+
 def set_norm(cfg, norm_cfg: dict) -> None:
     """Replace every ``norm_cfg`` of a model config in place, e.g. SyncBN ->
     BN (SyncBN needs a process group to train)."""

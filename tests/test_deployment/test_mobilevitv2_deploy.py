@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from conftest import REPO_ROOT, randomize_norms, set_norm, torch_generator
+from conftest import (REPO_ROOT, randomize_group_norms, randomize_norms,
+                      set_norm, torch_generator)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from numerics import assert_close
@@ -21,17 +22,6 @@ from mmvit.deployment import (BackboneExportWrapper, export_onnx,
 from mmvit.models.backbones import MobileViTv2
 
 MODELS_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'models')
-
-
-def randomize_group_norms(model: nn.Module, offset: int) -> nn.Module:
-    gen = torch_generator(offset)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.GroupNorm):
-                size = module.num_channels
-                module.weight.copy_(torch.rand(size, generator=gen) * .5 + .75)
-                module.bias.copy_(torch.randn(size, generator=gen) * .1)
-    return model
 
 
 def count(model: nn.Module, kind) -> int:

@@ -4,7 +4,7 @@ non-trivial norms, an input size whose maps need the blocks' resize)."""
 import pytest
 import torch
 import torch.nn as nn
-from conftest import randomize_norms, torch_generator
+from conftest import randomize_group_norms, randomize_norms, torch_generator
 from mmengine.registry import DefaultScope
 from numerics import assert_close, assert_same_top
 
@@ -23,19 +23,6 @@ ARCHS = tuple(ARCH_SETTINGS)
 # 80x72: stage maps 10x9 -> 10x10, 5x5 -> 6x6, 3x3 -> 4x4 (the blocks'
 # align_corners resize runs in three stages)
 SIZE = (80, 72)
-
-
-def randomize_group_norms(model: nn.Module, offset: int) -> nn.Module:
-    """Non-trivial GroupNorm affine maps, so that swapping or dropping one
-    (e.g. norm1 <-> norm2) shows in the outputs."""
-    gen = torch_generator(offset)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.GroupNorm):
-                size = module.num_channels
-                module.weight.copy_(torch.rand(size, generator=gen) * .5 + .75)
-                module.bias.copy_(torch.randn(size, generator=gen) * .1)
-    return model
 
 
 def timm_model(arch: str) -> nn.Module:
