@@ -378,10 +378,9 @@ def memory_check(config: str = DEEPLAB_S,
     AdamW, optimizer state allocated by an earlier step) of ``config``'s
     segmentor per mode. Fails if a step fails or AMP does not use less
     memory than fp32."""
-    from mmengine.config import Config
     from mmengine.optim import AmpOptimWrapper, OptimWrapper
-    from mmvit.apis import build_model
-    cfg = Config.fromfile(config)
+    from mmvit.apis import build_model, load_config
+    cfg = load_config(config)
     cfg.model.data_preprocessor.size = (size, size)
     base = build_model(cfg)  # SyncBN reverted: one process
     num_classes = base.decode_head.num_classes
