@@ -157,3 +157,35 @@ def test_channels_last_deploy_keeps_token_layers_nchw():
     with torch.no_grad():
         ref, out = model(x)[0], deployed(x)[0]
     assert (ref - out).abs().max() <= 1e-4 * ref.abs().max()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name,scope,task', [
+    ('ssdlite_mobilevitv2.py', 'mmdet', 'detector'),
+    ('deeplabv3_mobilevitv2-d16.py', 'mmseg', 'segmentor'),
+])
+def test_detector_and_segmentor_onnx_parity(tmp_path, name, scope, task):
+    """SSDLite- and DeepLabv3-MobileViTv2 (width 0.5, BN folded) export with
+    onnxruntime outputs equal to PyTorch's and no tensor of rank > 5."""
+    pytest.importorskip(scope)
+    pytest.importorskip('onnxscript')
+    pytest.importorskip('onnxruntime')
+    from mmvit.deployment import output_diffs, wrap_model
+    size = (128, 128)
+    wrapper = switch_to_deploy(wrap_model(_build(name, scope), task, size))
+    path = export_onnx(wrapper, str(tmp_path / f'{task}.onnx'), size)
+    assert max_tensor_rank(path) <= 5
+    images = torch.rand(2, 3, *size, generator=torch_generator(27)) * 255
+    diffs = output_diffs(wrapper, path, images)
+    # float outputs (boxes and scores, logits), relative to their magnitude
+    for _, relative in diffs[:2 if task == 'detector' else 1]:
+        assert relative <= 1e-4
+    if task == 'segmentor':  # labels: equal wherever the argmax is clear
+        from mmvit.deployment import run_onnxruntime
+        _, labels = run_onnxruntime(path, images)
+        with torch.no_grad():
+            logits, expected = (t.numpy() for t in wrapper(images))
+        top2 = np.sort(logits, axis=1)[:, -2:]
+        clear = (top2[:, 1] - top2[:, 0]) > 2e-4 * np.abs(logits).max()
+        assert clear.mean() > 0.9  # the check is not vacuous
+        assert (labels == expected)[clear].all()
