@@ -128,11 +128,10 @@ def switch_to_deploy(model: nn.Module,
             ``torch.channels_last`` memory format. The convolutions then
             produce NHWC feature maps even from an NCHW input (PyTorch follows
             the weight's layout), which on CPU makes the model markedly
-            faster (oneDNN's NHWC depthwise and 1x1 kernels; the MobileViT
-            blocks unfold / fold NHWC maps with fewer copies). Same values;
-            outputs are then channels-last tensors. A module with a
-            ``deploy_memory_format`` attribute keeps its parameters in that
-            format instead. Defaults to False.
+            faster (oneDNN's NHWC depthwise and 1x1 kernels; MobileViT
+            blocks unfold / fold NHWC maps with fewer copies, MobileViTv2
+            blocks keep them NHWC throughout). Same values;
+            outputs are then channels-last tensors. Defaults to False.
 
     Returns:
         nn.Module: ``model`` itself, in eval mode.
@@ -152,12 +151,4 @@ def switch_to_deploy(model: nn.Module,
             _fold_sequential(module)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-        # layers that declare another layout keep it (see
-        # SeparableTransformerLayer: its token maps come NCHW out of
-        # GroupNorm, and NHWC weights would copy them around every conv)
-        for module in model.modules():
-            layout = getattr(module, 'deploy_memory_format', None)
-            if layout is not None:
-                for param in module.parameters():
-                    param.data = param.data.contiguous(memory_format=layout)
     return model

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from conftest import REPO_ROOT, num_params, torch_generator
+from conftest import (REPO_ROOT, num_params, randomize_group_norms,
+                      torch_generator)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from numerics import assert_close
@@ -20,8 +21,7 @@ from mmvit.models.backbones import MobileViTv2, StageSettingV2
 from mmvit.models.backbones.mobilevitv2 import (arch_of_last_attn_dim,
                                                 attn_depths, timm_name)
 from mmvit.models.layers import (SeparableSelfAttention,
-                                 fold_patches_channels_first,
-                                 unfold_patches_channels_first)
+                                 SeparableTransformerLayer)
 
 ARCHS = ('0.5', '0.75', '1.0', '1.25', '1.5', '1.75', '2.0')
 # (stem, stage channels, attention widths of stages 2-4): the authors'
@@ -416,15 +416,25 @@ def test_default_norms_are_cvnets_layer_norm_2d():
 
 
 @pytest.mark.parametrize('size', [(4, 6), (8, 8), (2, 10)])
-def test_unfold_matches_torch_unfold_and_folds_back(size):
-    x = torch.rand(2, 5, *size, generator=torch_generator(1))
-    patches, num_h = unfold_patches_channels_first(x, 2)
+def test_layers_on_the_map_equal_ml_cvnets_unfold_layers_fold(size):
+    """The layers attend over the map's patch grid in place; ml-cvnets
+    unfolds into ``[B, d, P, N]`` tokens first (``F.unfold`` layout) and
+    folds back after: the same values."""
+    on_map = SeparableTransformerLayer(5, 7, patch_size=2).eval()
+    on_tokens = SeparableTransformerLayer(5, 7).eval()
+    randomize_group_norms(on_map, 4)
+    on_tokens.load_state_dict(on_map.state_dict())
+    x = torch.randn(2, 5, *size, generator=torch_generator(1))
     n = size[0] // 2 * (size[1] // 2)
-    reference = F.unfold(x, kernel_size=2, stride=2).reshape(2, 5, 4, n)
-    assert torch.equal(patches, reference)
-    assert torch.equal(fold_patches_channels_first(patches, num_h, 2), x)
+    with torch.no_grad():
+        tokens = F.unfold(x, kernel_size=2, stride=2).reshape(2, 5, 4, n)
+        expected = F.fold(
+            on_tokens(tokens).reshape(2, 20, n), size, kernel_size=2,
+            stride=2)
+        out = on_map(x)
+    assert_close(out, expected)
     with pytest.raises(ValueError, match='resize it to multiples'):
-        unfold_patches_channels_first(torch.rand(1, 1, 3, 4), 2)
+        on_map(torch.rand(1, 5, 3, 4))
 
 
 def test_separable_attention_mixes_patches_not_pixel_positions():

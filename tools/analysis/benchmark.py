@@ -56,6 +56,15 @@ included, pre- and post-processing not), counted by
 (double it for hardware FLOP/s). Ratios are mmvit time / peer time (below
 1: mmvit is faster); at ``--batch`` they are ratios of time per image.
 
+Memory. All models share this process's allocator, and glibc's by default
+hands big buffers back to the system and maps them afresh: a model then
+pays a page fault per touched 4 KiB page on every call, or not, depending
+on the other models' buffer sizes (measured: the same model at 0 or 6,000
+faults per call, 20 % of its latency). The benchmark therefore tells glibc
+to keep freed memory (``mallopt``, where it is glibc) so that every model
+runs from reused buffers, and reports the page faults per timed call
+(``faults``, median) to show it.
+
 Defaults: 2 warm-up and 10 timed rounds at batch 1, 1 and 2 at the
 throughput batch; batch 32 for the backbone and the detector (issue #6), 8
 for the segmentor (``--seg-batch``; ``--seg-batch 32`` is the issue's
@@ -64,6 +73,8 @@ setting, a much longer run). ``--groups``, ``--archs`` and
 for the tests. README.md's benchmark section holds measured tables.
 """
 import argparse
+import ctypes
+import ctypes.util
 import functools
 import json
 import os
@@ -306,6 +317,7 @@ class Case:
         flops (int): Multiply-adds of one image (network forward).
         times (dict): Batch size -> wall times in seconds, filled by
             :func:`time_round_robin`.
+        faults (dict): Batch size -> minor page faults of each timed call.
     """
     group: str
     name: str
@@ -316,6 +328,7 @@ class Case:
     params: int
     flops: int
     times: Dict[int, List[float]] = field(default_factory=dict)
+    faults: Dict[int, List[int]] = field(default_factory=dict)
 
     @property
     def is_mmvit(self) -> bool:
@@ -549,12 +562,42 @@ def time_round_robin(cases: Sequence[Case], batch: int, warmup: int,
                 cases[i].run(inputs[i])
         for case in cases:
             case.times[batch] = []
+            case.faults[batch] = []
         for r in range(repeats):
             shift = r % len(cases)
             for i in order[shift:] + order[:shift]:
+                faults = _minor_faults()
                 start = time.perf_counter()
                 cases[i].run(inputs[i])
                 cases[i].times[batch].append(time.perf_counter() - start)
+                cases[i].faults[batch].append(_minor_faults() - faults)
+
+
+def _minor_faults() -> int:
+    """Minor page faults of this process so far (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's allocator to keep freed memory for reuse instead of
+    returning it to the system (see the module docstring); returns whether
+    it could (False on another C library)."""
+    name = ctypes.util.find_library('c')
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's malloc.h
+    # the largest mmap threshold glibc takes (HEAP_MAX_SIZE / 2 on 64-bit);
+    # any buffer below it comes from the reused heap
+    return bool(
+        mallopt(m_mmap_threshold, 32 * 1024 * 1024)
+        and mallopt(m_trim_threshold, 2**31 - 1))
 
 
 def _quartiles(values: List[float]):
@@ -584,6 +627,7 @@ def summarize(cases: Sequence[Case], batch_of: Dict[str, int]) -> dict:
                 latency_q1_ms=q1 * 1e3,
                 latency_q3_ms=q3 * 1e3,
                 gflops_per_s=case.flops / 1e9 / median,
+                faults=statistics.median(case.faults[1]),
                 batch=batch,
                 batch_time_s=batch_time,
                 throughput=batch / batch_time,
@@ -637,6 +681,7 @@ def environment(args) -> dict:
     return dict(
         cpu=cpu,
         cpu_count=os.cpu_count(),
+        freed_memory_kept=args.freed_memory_kept,
         threads=torch.get_num_threads(),
         versions=versions,
         deploy=args.deploy,
@@ -653,13 +698,15 @@ def format_tables(results: dict, markdown: bool) -> str:
     """The rows and the ratios as text (aligned, or markdown) tables."""
     row_header = [
         'Model', 'Input', 'Params (M)', 'FLOPs (G)', 'b1 latency ms',
-        'b1 IQR ms', 'b1 GFLOP/s', 'Batch', 'img/s', 'batch GFLOP/s'
+        'b1 IQR ms', 'b1 GFLOP/s', 'b1 faults', 'Batch', 'img/s',
+        'batch GFLOP/s'
     ]
     row_cells = [[
         r['model'], f'{r["input_size"]}', f'{r["params_m"]:.3f}',
         f'{r["flops_g"]:.3f}', f'{r["latency_ms"]:.1f}',
         f'{r["latency_q1_ms"]:.1f}-{r["latency_q3_ms"]:.1f}',
-        f'{r["gflops_per_s"]:.1f}', f'{r["batch"]}', f'{r["throughput"]:.1f}',
+        f'{r["gflops_per_s"]:.1f}', f'{r["faults"]:.0f}', f'{r["batch"]}',
+        f'{r["throughput"]:.1f}',
         f'{r["batch_gflops_per_s"]:.1f}'
     ] for r in results['rows']]
     ratio_header = [
@@ -715,6 +762,7 @@ def goal_lines(results: dict) -> List[str]:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    args.freed_memory_kept = keep_freed_memory()
     torch.set_num_threads(args.threads)
     env = environment(args)
     print(f'torch {torch.__version__}, {env["threads"]} threads, '

@@ -7,15 +7,13 @@ from .separable_self_attention import (SeparableSelfAttention,
                                        SeparableTransformerLayer)
 from .transformer import (MultiheadSelfAttention, TransformerEncoderLayer,
                           padded_attention)
-from .unfold_fold import (fold_patches, fold_patches_channels_first,
-                          resize_to_patch_multiple, unfold_patches,
-                          unfold_patches_channels_first)
+from .unfold_fold import (fold_patches, resize_to_patch_multiple,
+                          unfold_patches)
 
 __all__ = [
     'check_batch_norm_batch', 'uses_batch_statistics', 'InvertedResidual',
     'make_divisible', 'MobileViTBlock', 'fold_patches', 'unfold_patches',
-    'MobileViTv2Block', 'fold_patches_channels_first',
-    'resize_to_patch_multiple', 'unfold_patches_channels_first',
+    'MobileViTv2Block', 'resize_to_patch_multiple',
     'SeparableSelfAttention', 'SeparableTransformerLayer',
     'MultiheadSelfAttention', 'TransformerEncoderLayer', 'padded_attention'
 ]

@@ -1,6 +1,6 @@
 """MobileViTv2 block (Mehta & Rastegari, TMLR 2023): local convolutions,
-separable-attention layers over unfolded patches, a projection back; no
-fusion with the block input."""
+separable-attention layers over the patches, a projection back; no fusion
+with the block input."""
 from typing import Optional
 
 import torch
@@ -8,18 +8,19 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule, build_norm_layer
 
 from .separable_self_attention import SeparableTransformerLayer
-from .unfold_fold import (fold_patches_channels_first,
-                          resize_to_patch_multiple,
-                          unfold_patches_channels_first)
+from .unfold_fold import resize_to_patch_multiple
 
 
 class MobileViTv2Block(nn.Module):
     """MobileViTv2 block: local depthwise convolution, separable-attention
-    transformer layers over unfolded patches, projection back to ``C``.
+    transformer layers over the patches, projection back to ``C``.
 
     ``x -> resize to multiples of the patch -> 3x3 depthwise conv (norm+act)
-    -> 1x1 conv to d -> unfold [B, d, P, N] -> L separable transformer layers
-    -> norm -> fold -> 1x1 conv to C (norm, no act)``. Unlike v1 there is no
+    -> 1x1 conv to d -> L separable transformer layers -> norm -> 1x1 conv
+    to C (norm, no act)``. ml-cvnets unfolds the map into patches before the
+    layers and folds it back after; here the layers take the map and attend
+    over its patch grid directly (same values, see
+    :mod:`~mmvit.models.layers.separable_self_attention`). Unlike v1 there is no
     fusion with the block input (no concatenation, no residual), the local
     conv is depthwise, and it is dilated in a dilated (output-stride 8 / 16)
     stage, as in ml-cvnets. Odd-sized inputs come out at the resized size.
@@ -94,7 +95,8 @@ class MobileViTv2Block(nn.Module):
                     ffn_drop_rate=ffn_drop_rate,
                     drop_path_rate=drop_path_rate,
                     norm_cfg=attn_norm_cfg,
-                    act_cfg=act_cfg) for _ in range(num_attn_blocks)
+                    act_cfg=act_cfg,
+                    patch_size=patch_size) for _ in range(num_attn_blocks)
             ],
             build_norm_layer(attn_norm_cfg, attn_dims)[1])
         self.conv_proj = ConvModule(
@@ -108,7 +110,5 @@ class MobileViTv2Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = resize_to_patch_multiple(x, self.patch_size)
         x = self.local_rep(x)  # [B, C, H, W] -> [B, d, H, W]
-        patches, num_h = unfold_patches_channels_first(x, self.patch_size)
-        patches = self.global_rep(patches)  # [B, d, P, N]
-        x = fold_patches_channels_first(patches, num_h, self.patch_size)
+        x = self.global_rep(x)  # attention over the patches, [B, d, H, W]
         return self.conv_proj(x)  # [B, d, H, W] -> [B, C, H, W]

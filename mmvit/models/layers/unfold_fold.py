@@ -5,10 +5,10 @@ the MobileViT blocks.
 * MobileViT (v1, :func:`unfold_patches` / :func:`fold_patches`): tokens
   ``[B*P, N, d]`` for the transformer, the map resized to a multiple of the
   patch size and back;
-* MobileViTv2 (:func:`unfold_patches_channels_first` /
-  :func:`fold_patches_channels_first`): tokens ``[B, d, P, N]`` for 1x1
-  convolutions, the map resized up to a multiple of the patch size
-  (:func:`resize_to_patch_multiple`) and not back, as in ml-cvnets.
+* MobileViTv2: the map resized up to a multiple of the patch size
+  (:func:`resize_to_patch_multiple`) and not back, as in ml-cvnets; its
+  attention then works on the map's patch grid without unfolding (see
+  :mod:`~mmvit.models.layers.separable_self_attention`).
 
 ``P`` is the number of pixels per patch, ``N`` the number of patches.
 """
@@ -121,47 +121,3 @@ def resize_to_patch_multiple(x: torch.Tensor, patch_size: int) -> torch.Tensor:
         return x
     return F.interpolate(
         x, size=(new_h, new_w), mode='bilinear', align_corners=True)
-
-
-def unfold_patches_channels_first(x: torch.Tensor,
-                                  patch_size: int) -> Tuple[torch.Tensor, int]:
-    """Split a map into ``patch_size x patch_size`` patches, channels first.
-
-    ``[B, C, H, W] -> [B, C, P, N]`` with ``P = patch_size**2`` pixels per
-    patch (row-major inside the patch) and ``N`` patches (row-major over the
-    patch grid): the layout of ``F.unfold`` with kernel and stride
-    ``patch_size``, built from reshapes of rank <= 5 (exportable to ONNX).
-    The sides must be multiples of ``patch_size``
-    (:func:`resize_to_patch_multiple`).
-
-    Returns:
-        tuple: The patches and the number of patch rows ``num_h``, which
-        :func:`fold_patches_channels_first` needs.
-    """
-    batch, channels, height, width = x.shape
-    if height % patch_size or width % patch_size:
-        raise ValueError(f'a {height}x{width} map does not split into '
-                         f'{patch_size}x{patch_size} patches; resize it to '
-                         'multiples of the patch size first')
-    num_h, num_w = height // patch_size, width // patch_size
-    patch_area = patch_size * patch_size
-    # [B, C, H, W] -> [B*C*nh, ph, nw, pw] -> [B*C*nh, ph, pw, nw]
-    x = x.reshape(batch * channels * num_h, patch_size, num_w,
-                  patch_size).transpose(2, 3)
-    # -> [B, C, nh, P, nw] -> [B, C, P, nh, nw] -> [B, C, P, N]
-    x = x.reshape(batch, channels, num_h, patch_area, num_w).transpose(2, 3)
-    return x.reshape(batch, channels, patch_area, num_h * num_w), num_h
-
-
-def fold_patches_channels_first(x: torch.Tensor, num_h: int,
-                                patch_size: int) -> torch.Tensor:
-    """Inverse of :func:`unfold_patches_channels_first`:
-    ``[B, C, P, N] -> [B, C, H, W]`` with ``H = num_h * patch_size``."""
-    batch, channels, patch_area, num_patches = x.shape
-    num_w = num_patches // num_h
-    # [B, C, P, N] -> [B, C, P, nh, nw] -> [B, C, nh, P, nw]
-    x = x.reshape(batch, channels, patch_area, num_h, num_w).transpose(2, 3)
-    # -> [B*C*nh, ph, pw, nw] -> [B*C*nh, ph, nw, pw] -> [B, C, H, W]
-    x = x.reshape(batch * channels * num_h, patch_size, patch_size,
-                  num_w).transpose(2, 3)
-    return x.reshape(batch, channels, num_h * patch_size, num_w * patch_size)
