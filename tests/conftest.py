@@ -1,3 +1,4 @@
+import copy
 import functools
 import importlib.util
 import os
@@ -97,6 +98,29 @@ def run_ok(cmd, cwd: str, env: dict) -> str:
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_config(path: str):
+    from mmengine.config import Config
+    return Config.fromfile(path)
+
+
+def parsed_config(path: str):
+    """``Config.fromfile(path)``, parsed once per session (the config
+    walkers of several test files read the same ~60 files): a deep copy
+    each call, so a test may edit it. Tests of how the tools load a config
+    call the tools instead."""
+    return copy.deepcopy(_parsed_config(os.path.abspath(path)))
+
+
+@functools.lru_cache(maxsize=None)
+def built_model(path: str) -> torch.nn.Module:
+    """``mmvit.apis.build_model(path)`` (random weights, eval mode), built
+    once per session and shared: read it (parameter counts, module types),
+    never modify it."""
+    from mmvit.apis import build_model
+    return build_model(os.path.abspath(path))
 
 
 @functools.lru_cache(maxsize=None)  # one instance per script (and its state)

@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import parsed_config
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
@@ -47,7 +48,7 @@ def test_the_paper_and_cvnets_head_variants_exist():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_sampler_table_and_warm_up_follow_the_named_recipe(path):
-    cfg = Config.fromfile(path)
+    cfg = parsed_config(path)
     head = osp.basename(path) in HEAD_CONFIGS
     assert scale_table(cfg) == (HEAD_TABLE if head else V01_TABLE)
     warmup = cfg.param_scheduler[0]
@@ -81,7 +82,7 @@ def test_config_builds_the_paper_classifier(path):
     from mmpretrain.utils import register_all_modules
     register_all_modules(init_default_scope=False)
 
-    cfg = Config.fromfile(path)
+    cfg = parsed_config(path)
     assert cfg.default_scope == 'mmpretrain'
     arch = cfg.model.backbone.arch
     with DefaultScope.overwrite_default_scope(cfg.default_scope):

@@ -7,6 +7,7 @@ import os.path as osp
 import re
 
 import pytest
+from conftest import parsed_config
 from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -27,7 +28,7 @@ def _text(path: str) -> str:
 
 @pytest.mark.parametrize('path', LEAVES, ids=_rel)
 def test_every_config_imports_mmvit_the_same_way(path):
-    assert Config.fromfile(path).custom_imports == CUSTOM_IMPORTS
+    assert parsed_config(path).custom_imports == CUSTOM_IMPORTS
 
 
 @pytest.mark.parametrize(
@@ -35,10 +36,10 @@ def test_every_config_imports_mmvit_the_same_way(path):
 def test_custom_imports_is_written_once_in_each_chain(path):
     """Written in the model bases (and in configs whose bases are other
     toolboxes'), not again in a config that inherits it."""
-    assert Config.fromfile(path).custom_imports == CUSTOM_IMPORTS
+    assert parsed_config(path).custom_imports == CUSTOM_IMPORTS
     for base in _base_files(path):
         if '::' not in base:
-            assert 'custom_imports' not in Config.fromfile(
+            assert 'custom_imports' not in parsed_config(
                 osp.join(CONFIGS, base)), base
 
 
@@ -104,7 +105,7 @@ GRAMMAR = re.compile(r'_(?P<gpus>\d+)xb(?P<batch>\d+)(?P<rest>[-\w]*?)_')
 def test_file_name_tells_batch_gpus_and_epochs(path):
     name = osp.basename(path)
     match = GRAMMAR.search(name)
-    cfg = Config.fromfile(path)
+    cfg = parsed_config(path)
     assert cfg.train_dataloader.batch_size == int(match['batch'])
     # mmengine's --auto-scale-lr counts GPUs x images per step
     assert cfg.auto_scale_lr.base_batch_size == (

@@ -5,7 +5,7 @@ import os.path as osp
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, built_model
 
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 INDEX = yaml.safe_load(open(osp.join(REPO_ROOT, 'model-index.yml')))
@@ -58,7 +58,6 @@ def test_entries_follow_the_schema():
 @pytest.mark.slow
 @pytest.mark.parametrize('model', MODELS, ids=lambda m: m['Name'])
 def test_parameters_are_the_models(model):
-    from mmvit.apis import build_model
-    built = build_model(osp.join(REPO_ROOT, model['Config']))
+    built = built_model(osp.join(REPO_ROOT, model['Config']))
     params = sum(p.numel() for p in built.parameters())
     assert model['Metadata']['Parameters'] == params

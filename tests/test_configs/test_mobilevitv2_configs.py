@@ -6,6 +6,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from conftest import built_model, parsed_config
 from mobilevitv2_facts import PARAMS  # the facts sheet's counts
 from test_other_models import _det_config, _seg_config, _train
 
@@ -56,10 +57,11 @@ def test_every_v2_config_is_listed():
 
 @pytest.mark.parametrize('task,arch', CASES)
 def test_config_builds_the_authors_model(task, arch):
-    cfg = load_config(osp.join(CONFIGS, _name(task, arch)))
+    path = osp.join(CONFIGS, _name(task, arch))
+    cfg = parsed_config(path)
     assert cfg.model.backbone.type == 'mmvit.MobileViTv2'
     assert cfg.model.backbone.arch == arch
-    model = build_model(cfg)
+    model = built_model(path)  # shared with test_metafiles
     params = sum(p.numel() for p in model.parameters())
     assert params == PARAMS[arch][TASKS[task][2]]
     if task != 'classifier':  # the ImageNet weights this recipe starts from

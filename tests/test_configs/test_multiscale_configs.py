@@ -6,6 +6,7 @@ Training them on generated data: tests/test_tools/test_sampler_dist.py."""
 import os.path as osp
 
 import pytest
+from conftest import parsed_config
 from mmengine.config import Config
 
 from mmvit.datasets.multiscale import build_scale_table
@@ -29,7 +30,7 @@ SEG_SWITCHED = {'data_preprocessor', 'model'}
 
 
 def _load(name: str) -> Config:
-    return Config.fromfile(osp.join(CONFIGS, name))
+    return parsed_config(osp.join(CONFIGS, name))
 
 
 def _pipelines(dataset) -> list:

@@ -10,14 +10,13 @@ Runner trains it for a few iterations on the generated shapes data, every
 trainable parameter gets a gradient, and the toolbox's metric evaluates it.
 """
 import copy
-import functools
 import os.path as osp
 import re
 
 import numpy as np
 import pytest
 import torch
-from conftest import SEED
+from conftest import SEED, parsed_config
 from mmengine.config import Config
 
 pytest.importorskip('mmdet')
@@ -86,17 +85,12 @@ RECIPE_LR, RECIPE_BATCH = 9e-4, 128
 def _load(name: str) -> Config:
     """A fresh copy of the config (parsed once: reading `mmdet::` /
     `mmseg::` bases takes seconds)."""
-    return copy.deepcopy(_parsed(name))
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed(name: str) -> Config:
     if '::' in name:  # a config shipped with a toolbox, as `_base_` reads it
         import importlib
         package, name = name.split('::')
         root = osp.dirname(importlib.import_module(package).__file__)
-        return Config.fromfile(osp.join(root, '.mim', 'configs', name))
-    return Config.fromfile(osp.join(CONFIGS, name))
+        return parsed_config(osp.join(root, '.mim', 'configs', name))
+    return parsed_config(osp.join(CONFIGS, name))
 
 
 def _unscoped(node):

@@ -9,14 +9,14 @@ logic shipped inside transformers (``convert_mlcvnets_to_pytorch``), with
 the HF model as the reference network.
 """
 import copy
-import functools
 import math
 import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import load_tool, np_rng, set_norm, torch_generator
+from conftest import (load_tool, np_rng, parsed_config, set_norm,
+                      torch_generator)
 from numerics import assert_close, assert_same_top, relative_error
 
 pytest.importorskip('mmpretrain')
@@ -92,19 +92,13 @@ def build_from_config(path: str, norm_to_bn: bool = True):
     """Build a config's model in its toolbox scope, without init_weights
     (the weights come from a checkpoint)."""
     from mmengine.registry import MODELS, DefaultScope, init_default_scope
-    cfg = _read_config(path)
+    cfg = parsed_config(path)
     model_cfg = copy.deepcopy(cfg.model)
     if norm_to_bn:  # SyncBN cannot run outside a process group
         set_norm(model_cfg, dict(type='BN'))
     init_default_scope(cfg.default_scope)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return MODELS.build(model_cfg).eval()
-
-
-@functools.lru_cache(maxsize=None)
-def _read_config(path: str):
-    from mmengine.config import Config
-    return Config.fromfile(path)
 
 
 def cls_config(arch: str) -> str:

@@ -18,8 +18,7 @@ import pytest
 from bad_inputs_helpers import (det_config, encode, first_line_with,
                                 loss_history, run_log, seg_config, textured,
                                 truncated_jpeg, write_coco, write_voc)
-from conftest import REPO_ROOT, np_rng
-from mmengine.config import Config
+from conftest import REPO_ROOT, np_rng, parsed_config
 
 from mmvit.datasets.checks import (BOX_CLIPPED, BOX_DEGENERATE, BOX_OUTSIDE,
                                    Reporter, check_files, coco_box_problem,
@@ -609,7 +608,7 @@ def test_every_det_and_seg_config_checks_its_data(config):
     """Training loads with mmvit's checked loader (and masks are checked);
     the test pipeline keeps mmcv's ``LoadImageFromFile`` by that name, which
     mmdet's DetInferencer and mmseg's MMSegInferencer look up."""
-    cfg = Config.fromfile(config)
+    cfg = parsed_config(config)
     train, test = _pipelines(cfg)
     assert train[0]['type'] == 'mmvit.LoadImageFromFileChecked'
     assert test[0]['type'] == 'LoadImageFromFile'

@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from conftest import SEED, num_params, set_norm
+from conftest import SEED, num_params, parsed_config, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
@@ -190,7 +190,7 @@ def test_config_files_exist_as_real_files():
 
 @pytest.mark.parametrize('name', ALL_CONFIGS)
 def test_every_config_loads_and_builds(name):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = parsed_config(osp.join(CONFIG_DIR, name))
     assert cfg.default_scope == 'mmseg'
     assert 'mmvit' in cfg.custom_imports.imports
     model = build_segmentor(name)
@@ -200,7 +200,7 @@ def test_every_config_loads_and_builds(name):
 
 @pytest.mark.parametrize('name', sorted(VOC_CONFIGS))
 def test_voc_config_follows_the_recipe(name):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = parsed_config(osp.join(CONFIG_DIR, name))
     # SyncBN everywhere (tests swap it for BN)
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     assert cfg.model.decode_head.norm_cfg.type == 'SyncBN'

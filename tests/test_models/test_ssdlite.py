@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from conftest import num_params, set_norm
+from conftest import num_params, parsed_config, set_norm
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from numerics import assert_close
@@ -106,7 +106,7 @@ def test_every_ssdlite_config_is_tested():
 
 @pytest.mark.parametrize('config', ALL_CONFIGS)
 def test_config_loads_and_builds(config):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    cfg = parsed_config(osp.join(CONFIG_DIR, config))
     assert cfg.default_scope == 'mmdet'
     assert cfg.model.backbone.type == 'mmvit.MobileViT'
     model = MMDET_MODELS.build(cfg.model)  # SyncBN builds without a group

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import load_tool, parsed_config
 
 from mmvit.models import MobileViT
 from mmvit.models.dense_heads import SSDLiteHead
@@ -238,7 +238,7 @@ def test_generated_data_is_not_required(empty_cwd, path):
 
 @pytest.mark.parametrize('name', ALL_CONFIGS)
 def test_every_config_passes_with_its_data(fake_data, name):
-    cfg = load_config(osp.join(CONFIGS, name))
+    cfg = parsed_config(osp.join(CONFIGS, name))
     for mode in ('train', 'test'):
         check_config(cfg, mode)
 
