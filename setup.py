@@ -39,7 +39,7 @@ setup(
         'det': ['mmdet>=3.0.0', 'pycocotools'],
         'seg': ['mmsegmentation>=1.0.0', 'ftfy', 'regex'],
         'cls': ['mmpretrain>=1.0.0', 'torchvision'],
-        'tests': ['pytest', 'timm'],
+        'tests': ['pytest', 'pytest-timeout', 'pytest-xdist', 'timm'],
     },
     zip_safe=False,
 )

@@ -12,6 +12,11 @@ import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # pytest-xdist (setup.cfg: one worker per core): one torch thread per
+    # worker, or two workers' thread pools fight over the same cores
+    torch.set_num_threads(1)
+
 #: The suite's base seed: ``MMVIT_TEST_SEED=7 pytest tests`` runs every test
 #: on other random weights, inputs and generated data (default 0). Tests
 #: derive their generators from it (:func:`torch_generator`, :func:`np_rng`)

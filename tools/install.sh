@@ -80,7 +80,7 @@ fi
 #    weight-conversion parity tests; transformers < 4.28 keeps mmpretrain's
 #    multimodal models, which break `import mmdet.models`, switched off), and
 #    mmvit itself (editable).
-"${PIP[@]}" install -q pytest==9.0.1 pytest-timeout==2.4.0
+"${PIP[@]}" install -q pytest==9.0.1 pytest-timeout==2.4.0 pytest-xdist==3.8.0
 "${PIP[@]}" install -q "${C[@]}" transformers==4.27.4 tokenizers==0.13.3
 # ONNX export (torch.onnx's exporter needs onnxscript) and its onnxruntime parity checks.
 "${PIP[@]}" install -q "${C[@]}" onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.31.1
