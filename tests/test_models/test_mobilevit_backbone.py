@@ -7,7 +7,6 @@ import torch
 import torch.nn as nn
 from conftest import num_params
 from numerics import assert_close
-from mmengine.registry import DefaultScope
 
 from mmvit.models import MobileViT
 from mmvit.models.layers import fold_patches, unfold_patches
@@ -156,39 +155,6 @@ def test_custom_arch_named_settings():
         MobileViT(bad)
 
 
-def _frozen_modules(model):
-    return [model.stem] + [
-        getattr(model, n) for n in model.layer_names[:model.frozen_stages]
-    ]
-
-
-@pytest.mark.parametrize('frozen_stages', [-1, 0, 2, 5])
-def test_frozen_stages(frozen_stages):
-    model = MobileViT('xx_small', frozen_stages=frozen_stages)
-    model.train()
-    frozen = _frozen_modules(model) if frozen_stages >= 0 else []
-    frozen_ids = {id(p) for m in frozen for p in m.parameters()}
-    for param in model.parameters():
-        assert param.requires_grad == (id(param) not in frozen_ids)
-    for module in frozen:
-        for m in module.modules():
-            assert not m.training
-    trainable = [
-        getattr(model, n) for n in model.layer_names[max(frozen_stages, 0):]
-    ]
-    assert all(m.training for m in trainable)
-    assert model.train() is model  # unlike mmpretrain's, train() chains
-
-
-def test_norm_eval():
-    model = MobileViT('xx_small', norm_eval=True).train()
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert bns and all(not m.training for m in bns)
-    before = bns[0].running_mean.clone()
-    model(torch.rand(2, 3, 64, 64))
-    assert torch.equal(before, bns[0].running_mean)
-
-
 @pytest.mark.parametrize('arch', ARCHS)
 def test_every_parameter_gets_gradient(arch):
     model = MobileViT(arch, out_indices=range(6)).train()
@@ -199,21 +165,6 @@ def test_every_parameter_gets_gradient(arch):
         if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
     ]
     assert not missing
-
-
-def test_with_cp_matches_plain():
-    plain = MobileViT('xx_small', out_indices=(3, 4), drop_rate=0.).train()
-    ckpt = MobileViT(
-        'xx_small', out_indices=(3, 4), drop_rate=0., with_cp=True).train()
-    ckpt.load_state_dict(plain.state_dict())
-    x = torch.rand(2, 3, 64, 64)
-    outs_plain, outs_ckpt = plain(x), ckpt(x)
-    for a, b in zip(outs_plain, outs_ckpt):
-        assert_close(a, b)
-    sum(o.sum() for o in outs_plain).backward()
-    sum(o.sum() for o in outs_ckpt).backward()
-    for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
-        assert_close(a.grad, b.grad, what=name)
 
 
 def test_cfgs_passed_all_the_way_down():
@@ -298,41 +249,6 @@ def test_numerically_equal_to_mmpretrain(arch, size):
     # mmpretrain's index 4 is the expansion layer's output
     for ref, out in zip(ref_outs, outs[:4] + outs[5:]):
         assert_close(out, ref)
-
-
-@pytest.mark.parametrize('scope', [None, 'mmdet', 'mmseg', 'mmpretrain'])
-def test_builds_under_every_default_scope(scope):
-    import importlib
-    if scope is None:
-        from mmengine.registry import MODELS
-    else:
-        MODELS = importlib.import_module(f'{scope}.registry').MODELS
-        importlib.import_module(f'{scope}.utils').register_all_modules(
-            init_default_scope=False)
-    cfg = dict(type='mmvit.MobileViT', arch='xx_small', out_indices=(3, 4))
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg)
-    assert type(model) is MobileViT
-    assert model.out_channels == (64, 80)
-    if scope == 'mmpretrain':
-        # the bare name stays mmpretrain's own class: no root collision
-        with DefaultScope.overwrite_default_scope(scope):
-            other = MODELS.build(dict(type='MobileViT', arch='xx_small'))
-        assert type(other) is not MobileViT
-
-
-def test_pretrained_init_cfg(tmp_path):
-    source = MobileViT('xx_small', out_indices=(3, 4))
-    source.init_weights()
-    ckpt = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': source.state_dict()}, ckpt)
-    model = MobileViT(
-        'xx_small',
-        out_indices=(3, 4),
-        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
-    model.init_weights()
-    for key, value in source.state_dict().items():
-        assert torch.equal(model.state_dict()[key], value), key
 
 
 @pytest.mark.parametrize('out_indices', [(2, 3), (3, 4), (0, ), (4, )])

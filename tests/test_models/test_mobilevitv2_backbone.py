@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from conftest import (REPO_ROOT, num_params, randomize_group_norms,
                       torch_generator)
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from numerics import assert_close
 
 from mmvit.apis import build_model
@@ -294,42 +293,6 @@ def test_width_multiplier_as_a_number():
     assert isinstance(StageSettingV2.from_dict(CUSTOM[0]), StageSettingV2)
 
 
-def _frozen_modules(model):
-    return [model.stem] + [
-        getattr(model, n) for n in model.layer_names[:model.frozen_stages]
-    ]
-
-
-@pytest.mark.parametrize('frozen_stages', [-1, 0, 2, 5])
-def test_frozen_stages(frozen_stages):
-    model = MobileViTv2('0.5', frozen_stages=frozen_stages)
-    model.train()
-    frozen = _frozen_modules(model) if frozen_stages >= 0 else []
-    frozen_ids = {id(p) for m in frozen for p in m.parameters()}
-    for param in model.parameters():
-        assert param.requires_grad == (id(param) not in frozen_ids)
-    for module in frozen:
-        assert not any(m.training for m in module.modules())
-    trainable = [
-        getattr(model, n) for n in model.layer_names[max(frozen_stages, 0):]
-    ]
-    assert all(m.training for m in trainable)
-    assert model.train() is model
-
-
-def test_norm_eval():
-    model = MobileViTv2('0.5', norm_eval=True).train()
-    norms = [
-        m for m in model.modules()
-        if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm))
-    ]
-    assert norms and not any(m.training for m in norms)
-    bn = model.layer2[0].conv[0].bn
-    before = bn.running_mean.clone()
-    model(torch.rand(2, 3, 64, 64))
-    assert torch.equal(before, bn.running_mean)
-
-
 def _params_without_grad(model):
     return [
         n for n, p in model.named_parameters()
@@ -363,20 +326,6 @@ def test_unused_stages_are_not_run_and_frozen(out_indices):
         for i, name in enumerate(model.layer_names)
     }
     model.load_state_dict(MobileViTv2('0.5').state_dict(), strict=True)
-
-
-def test_with_cp_matches_plain():
-    plain = MobileViTv2('0.5', out_indices=(3, 4)).train()
-    ckpt = MobileViTv2('0.5', out_indices=(3, 4), with_cp=True).train()
-    ckpt.load_state_dict(plain.state_dict())
-    x = torch.rand(2, 3, 64, 64)
-    outs_plain, outs_ckpt = plain(x), ckpt(x)
-    for a, b in zip(outs_plain, outs_ckpt):
-        assert_close(b, a)
-    sum(o.sum() for o in outs_plain).backward()
-    sum(o.sum() for o in outs_ckpt).backward()
-    for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
-        assert_close(b.grad, a.grad, what=name)
 
 
 def test_cfgs_passed_all_the_way_down():
@@ -456,35 +405,3 @@ def test_separable_attention_mixes_patches_not_pixel_positions():
         context = torch.einsum('bdpn,bpn->bdp', k, scores[:, 0])
         expected = attn.out_proj(v.relu() * context[..., None])
         assert_close(out, expected)
-
-
-@pytest.mark.parametrize('scope', [None, 'mmdet', 'mmseg', 'mmpretrain'])
-def test_builds_under_every_default_scope(scope):
-    import importlib
-    if scope is None:
-        from mmengine.registry import MODELS
-    else:
-        MODELS = importlib.import_module(f'{scope}.registry').MODELS
-        importlib.import_module(f'{scope}.utils').register_all_modules(
-            init_default_scope=False)
-    cfg = dict(type='mmvit.MobileViTv2', arch='0.5', out_indices=(3, 4))
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg)
-    assert type(model) is MobileViTv2
-    assert model.out_channels == (192, 256)
-    from mmengine.registry import MODELS as ROOT
-    assert 'MobileViTv2' not in ROOT.module_dict  # never in the root
-
-
-def test_pretrained_init_cfg(tmp_path):
-    source = MobileViTv2('0.5', out_indices=(3, 4))
-    source.init_weights()
-    ckpt = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': source.state_dict()}, ckpt)
-    model = MobileViTv2(
-        '0.5',
-        out_indices=(3, 4),
-        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt)))
-    model.init_weights()
-    for key, value in source.state_dict().items():
-        assert torch.equal(model.state_dict()[key], value), key
