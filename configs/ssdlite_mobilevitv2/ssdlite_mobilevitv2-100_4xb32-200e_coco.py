@@ -10,16 +10,9 @@
 _base_ = [
     '../_base_/models/ssdlite_mobilevitv2.py',
     '../_base_/datasets/coco_detection_ssd-320.py',
-    'mmdet::_base_/default_runtime.py',
+    # the recipe's schedule on mmdet's default runtime
     '../_base_/schedules/ssdlite_mobilevit_adamw-200e.py',
 ]
-default_hooks = dict(
-    checkpoint=dict(
-        type='CheckpointHook',
-        interval=10,
-        max_keep_ckpts=3,
-        save_best='coco/bbox_mAP',
-        rule='greater'))
 pretrained = 'checkpoints/mobilevitv2-100_in1k_mmvit.pth'
 model = dict(
     backbone=dict(

@@ -2,6 +2,16 @@
 # parameter), linear warm-up over 500 iterations from 9e-5 to 9e-4, cosine
 # down to 1e-6, EMA (momentum 0.0005, buffers included). The total batch of
 # the recipe is 4 GPUs x 32 images = 128. Add `--amp` for mixed precision.
+# On mmdet's runtime: checkpoints every validation (10 epochs), the 3 newest
+# and the best COCO mAP kept.
+_base_ = 'mmdet::_base_/default_runtime.py'
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10,
+        max_keep_ckpts=3,
+        save_best='coco/bbox_mAP',
+        rule='greater'))
 max_epochs = 200
 optim_wrapper = dict(
     type='OptimWrapper',
