@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
-from conftest import REPO_ROOT, SEED
+from conftest import REPO_ROOT, SEED, parsed_config
 from mmengine.config import Config
 
 DET_CONFIG = osp.join(REPO_ROOT, 'configs',
@@ -103,7 +103,7 @@ def det_config(root: str,
     augmentation pipeline and mmvit's checks) on ``root`` written by
     :func:`write_coco`, the shapes' 3 classes: one epoch of batches of 2 from
     scratch, then mmdet's CocoMetric on ``val_split``."""
-    cfg = Config.fromfile(DET_CONFIG)
+    cfg = parsed_config(DET_CONFIG)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=SEED)
     cfg.model.backbone.init_cfg = None
@@ -161,7 +161,7 @@ def seg_config(root: str, work_dir: str, crop: int = 128) -> Config:
     :func:`write_voc`, at ``crop`` x ``crop`` crops (the random resize and the
     test resize scaled down alike): one epoch of batches of 2, then mmseg's
     IoUMetric."""
-    cfg = Config.fromfile(SEG_CONFIG)
+    cfg = parsed_config(SEG_CONFIG)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=SEED)
     scale = (crop * 4, crop)  # the recipe's (2048, 512) for 512 crops

@@ -112,10 +112,12 @@ def _parsed_config(path: str):
 
 
 def parsed_config(path: str):
-    """``Config.fromfile(path)``, parsed once per session (the config
-    walkers of several test files read the same ~60 files): a deep copy
-    each call, so a test may edit it. Tests of how the tools load a config
-    call the tools instead."""
+    """``Config.fromfile(path)``, parsed once per session (many test files
+    read the same ~60 configs): a deep copy each call, so a test may edit
+    it. Every test reads configs through it; a file must not change after
+    its first read (tests write their generated configs once, under their
+    own tmp paths). Tests of how the tools load a config call the tools
+    instead."""
     return copy.deepcopy(_parsed_config(os.path.abspath(path)))
 
 

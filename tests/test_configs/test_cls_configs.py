@@ -4,7 +4,6 @@ import os.path as osp
 import pytest
 import torch
 from conftest import parsed_config
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -69,7 +68,7 @@ def test_shapes_demo_keeps_the_table_of_its_measured_run():
     """The demo (README's measured results) was run with the pixel-budget
     table at batch 32 around 128x128; it inherits the XXS ImageNet config,
     so it must not pick up v0.1's clamping and GPU rounding."""
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(REPO_ROOT, 'configs', 'mobilevit',
                  'mobilevit-xxsmall_1xb32_shapes.py'))
     assert scale_table(cfg) == [(96, 96, 56), (128, 128, 32), (160, 160, 20)]

@@ -73,10 +73,10 @@ def test_demo_configs_inherit_model_data_runtime_and_demo_schedule(
 
 def test_shapes_det_test_pipeline_is_mmdets_with_the_ssd_resize():
     pytest.importorskip('mmdet')
-    shapes = Config.fromfile(
+    shapes = parsed_config(
         osp.join(CONFIGS, '_base_', 'datasets', 'shapes_det.py'))
     from mmengine.utils import get_installed_path
-    mmdet = Config.fromfile(
+    mmdet = parsed_config(
         osp.join(
             get_installed_path('mmdet'), '.mim', 'configs', '_base_',
             'datasets', 'coco_detection.py'))

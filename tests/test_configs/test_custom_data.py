@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 import torch
 from bad_inputs_helpers import loss_history, set_transform_args
-from conftest import REPO_ROOT, SEED, load_tool, torch_generator
+from conftest import REPO_ROOT, SEED, load_tool, parsed_config, torch_generator
 
 pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')
@@ -56,8 +56,7 @@ def shapes_root(tmp_path_factory) -> str:
 
 
 def _example_classes(config: str):
-    from mmengine.config import Config
-    return tuple(Config.fromfile(config).train_dataloader.dataset.metainfo
+    return tuple(parsed_config(config).train_dataloader.dataset.metainfo
                  ['classes'])
 
 

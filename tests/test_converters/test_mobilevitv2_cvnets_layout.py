@@ -2,14 +2,12 @@
 mmvit's models map to are those of the authors' width-1.0 checkpoints
 (classifier, SSDLite, DeepLabv3 with auxiliary head), and the conversion is
 lossless both ways."""
-import copy
 import os.path as osp
 import re
 
 import pytest
 import torch
-from conftest import REPO_ROOT
-from mmengine.config import Config
+from conftest import REPO_ROOT, parsed_config
 
 from mmvit.apis import build_model
 from mmvit.converters.cvnets_v2 import (MARKER, arch_of, cvnets_v2_to_mmvit,
@@ -60,7 +58,7 @@ def expected_layout(task: str) -> dict:
 
 def build(task: str, arch: str = '1.0'):
     name, scope = CONFIGS[task]
-    cfg = copy.deepcopy(Config.fromfile(osp.join(MODELS_DIR, name)))
+    cfg = parsed_config(osp.join(MODELS_DIR, name))
     cfg.default_scope = scope
     assert cfg.model.backbone.arch == arch  # the base configs are width 1.0
     return build_model(cfg)

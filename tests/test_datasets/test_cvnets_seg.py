@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import np_rng, set_norm, torch_generator
-from mmengine.config import Config
+from conftest import np_rng, parsed_config, set_norm, torch_generator
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 
@@ -158,7 +157,7 @@ def build_pipeline(steps):
 
 
 def test_config_train_pipeline_gives_512_crops(tmp_path):
-    cfg = Config.fromfile(osp.join(CONFIGS, COCO_CONFIG))
+    cfg = parsed_config(osp.join(CONFIGS, COCO_CONFIG))
     datasets = cfg.train_dataloader.dataset.datasets
     assert [d.data_prefix.seg_map_path for d in datasets] == [
         'SegmentationClass', 'SegmentationClassAug', 'SegmentationClassCOCO'
@@ -175,7 +174,7 @@ def test_config_train_pipeline_gives_512_crops(tmp_path):
 
 
 def test_config_test_pipeline_ignores_the_aspect_ratio(tmp_path):
-    cfg = Config.fromfile(osp.join(CONFIGS, COCO_CONFIG))
+    cfg = parsed_config(osp.join(CONFIGS, COCO_CONFIG))
     assert cfg.test_dataloader.dataset.pipeline == cfg.cvnets_test_pipeline
     packed = build_pipeline(cfg.cvnets_test_pipeline)(
         write_pair(str(tmp_path), 200, 301))
@@ -188,7 +187,7 @@ def test_config_test_pipeline_ignores_the_aspect_ratio(tmp_path):
 # ------------------------------------------------------------ evaluation
 def build_model(**overrides):
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(osp.join(CONFIGS, COCO_CONFIG))
+    cfg = parsed_config(osp.join(CONFIGS, COCO_CONFIG))
     cfg.model.update(overrides)
     set_norm(cfg.model, dict(type='BN', requires_grad=True))
     with DefaultScope.overwrite_default_scope('mmseg'):

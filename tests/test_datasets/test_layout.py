@@ -5,6 +5,7 @@ import importlib
 import os.path as osp
 
 import pytest
+from conftest import parsed_config
 from mmengine.config import Config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -152,7 +153,7 @@ def test_registry_builds_the_moved_types_by_name(tmp_path):
 def test_registry_builds_the_anchor_generator_by_name():
     pytest.importorskip('mmdet')
     from mmvit.registry import TASK_UTILS
-    cfg = Config.fromfile(osp.join(CONFIGS, DET_DEMO))
+    cfg = parsed_config(osp.join(CONFIGS, DET_DEMO))
     anchors = cfg.model.bbox_head.anchor_generator
     assert anchors.type == 'mmvit.SSDLiteAnchorGenerator'
     generator = TASK_UTILS.build(anchors)
@@ -170,8 +171,8 @@ def test_demo_configs_share_the_schedule_base(name):
     path = osp.join(CONFIGS, name)
     schedule = osp.join(CONFIGS, '_base_', 'schedules', 'shapes_demo.py')
     assert schedule in _base_files(path)
-    cfg = Config.fromfile(path)
-    pieces = Config.fromfile(schedule).shapes_demo
+    cfg = parsed_config(path)
+    pieces = parsed_config(schedule).shapes_demo
     assert cfg.optim_wrapper.optimizer.lr == pieces.optim_wrapper.optimizer.lr
     warmup, cosine = cfg.param_scheduler
     assert warmup == pieces.warmup
@@ -189,7 +190,7 @@ def test_shapes_det_config_takes_its_data_from_shapes_det():
     path = osp.join(CONFIGS, DET_DEMO)
     data = osp.join(CONFIGS, '_base_', 'datasets', 'shapes_det.py')
     assert data in _base_files(path)
-    cfg, base = Config.fromfile(path), Config.fromfile(data)
+    cfg, base = parsed_config(path), parsed_config(data)
     for key in ('dataset_type', 'data_root', 'input_size', 'train_pipeline',
                 'test_pipeline', 'train_dataloader', 'val_dataloader',
                 'test_dataloader', 'val_evaluator', 'test_evaluator'):
@@ -201,6 +202,6 @@ def test_shapes_det_config_takes_its_data_from_shapes_det():
         text = f.read()
     assert 'train_dataloader' not in text and 'pipeline' not in text
     # the peer keeps the same data
-    peer = Config.fromfile(
+    peer = parsed_config(
         osp.join(CONFIGS, 'peers', 'ssdlite_mobilenetv2_shapes.py'))
     assert peer.train_dataloader == cfg.train_dataloader

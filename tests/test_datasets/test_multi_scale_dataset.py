@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import parsed_config
 from mmengine.dataset import DefaultSampler, pseudo_collate
 from mmengine.registry import DefaultScope
 from torch.utils.data import DataLoader
@@ -208,12 +209,11 @@ HEAD_TABLE = [(160, 327), (192, 227), (256, 128), (288, 101), (320, 81)]
                                           ('-cvnets-head', HEAD_TABLE)])
 def test_imagenet_configs_build_the_paper_sampler(image_folder, variant,
                                                   recipe, table):
-    from mmengine.config import Config
     from mmengine.runner import Runner
     path = osp.join(
         osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
         'configs', 'mobilevit', f'mobilevit-{variant}_8xb128{recipe}_in1k.py')
-    cfg = Config.fromfile(path)
+    cfg = parsed_config(path)
     loader_cfg = cfg.train_dataloader
     loader_cfg.dataset.dataset.update(
         type='CustomDataset',

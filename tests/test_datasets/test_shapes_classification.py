@@ -7,8 +7,7 @@ from collections import Counter
 import cv2
 import pytest
 import torch
-from conftest import SEED, set_norm
-from mmengine.config import Config
+from conftest import SEED, parsed_config, set_norm
 from mmengine.registry import DefaultScope
 
 from mmvit.datasets.shapes import (CLS_CLASSES, ensure_shapes_classification,
@@ -90,7 +89,7 @@ def test_dataset_generates_on_first_use(tmp_path):
 
 def _build(config: str, registry_scope: str):
     from mmengine.registry import MODELS, init_default_scope
-    cfg = Config.fromfile(config)
+    cfg = parsed_config(config)
     set_norm(cfg.model, dict(type='BN'))
     init_default_scope(registry_scope)
     with DefaultScope.overwrite_default_scope(registry_scope):

@@ -10,9 +10,8 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import SEED
+from conftest import SEED, parsed_config
 from mmcv.transforms.utils import cache_random_params
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmvit.datasets.transforms import FilterCrowdBoxes, SSDRandomCrop
@@ -362,7 +361,7 @@ def test_coco_train_pipeline_drops_crowds_then_crops():
     from mmcv.transforms import Compose
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(REPO_ROOT, 'configs', '_base_', 'datasets',
                  'coco_detection_ssd-320.py'))
     steps = [step.type for step in cfg.train_pipeline]

@@ -6,11 +6,10 @@ import pytest
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from conftest import randomize_norms, set_norm
+from conftest import parsed_config, randomize_norms, set_norm
 from numerics import assert_close
 
 from mmvit.deployment import fold_conv_bn, switch_to_deploy
@@ -39,7 +38,7 @@ def bn_calls(model: nn.Module, *inputs) -> int:
 
 
 def build_from_config(name: str, registry) -> nn.Module:
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = parsed_config(osp.join(CONFIG_DIR, name))
     set_norm(cfg.model, dict(type='BN'))
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = registry.build(cfg.model)  # no init_weights: no checkpoint

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from conftest import (REPO_ROOT, randomize_group_norms, randomize_norms,
-                      set_norm, torch_generator)
-from mmengine.config import Config
+from conftest import (REPO_ROOT, parsed_config, randomize_group_norms,
+                      randomize_norms, set_norm, torch_generator)
 from mmengine.registry import DefaultScope
 from numerics import assert_close
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -65,7 +64,7 @@ def _build(name: str, scope: str) -> nn.Module:
     importlib.import_module(f'{scope}.utils').register_all_modules(
         init_default_scope=False)
     registry = importlib.import_module(f'{scope}.registry').MODELS
-    cfg = Config.fromfile(osp.join(MODELS_DIR, name))
+    cfg = parsed_config(osp.join(MODELS_DIR, name))
     cfg.model.backbone.arch = '0.5'  # the smallest width; channels follow
     c4, c5 = MobileViTv2.arch_out_channels('0.5', (3, 4))
     if scope == 'mmdet':

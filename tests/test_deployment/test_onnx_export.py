@@ -14,7 +14,8 @@ import shlex
 import numpy as np
 import pytest
 import torch
-from conftest import SEED, load_tool, np_rng, randomize_norms, torch_generator
+from conftest import (SEED, load_tool, np_rng, parsed_config, randomize_norms,
+                      torch_generator)
 from numerics import ARGMAX_FLIP_FRACTION, REL, assert_close
 
 import planted
@@ -66,9 +67,8 @@ def backbone_onnx(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def detector():
-    from mmengine.config import Config
     torch.manual_seed(SEED)
-    cfg = Config.fromfile(DET_CFG)
+    cfg = parsed_config(DET_CFG)
     cfg.model.bbox_head.anchor_generator.input_size = SIZE  # anchors of SIZE
     model = build_model(cfg)
     randomize_norms(model)

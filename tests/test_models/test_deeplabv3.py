@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn as nn
 from conftest import SEED, num_params, parsed_config, set_norm
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 
@@ -50,7 +49,7 @@ BN = dict(type='BN', requires_grad=True)
 
 def build_segmentor(name: str, **model_overrides) -> nn.Module:
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+    cfg = parsed_config(osp.join(CONFIG_DIR, name))
     model_cfg = cfg.model
     model_cfg.update(model_overrides)
     if cfg.get('pretrain_config'):
@@ -183,8 +182,8 @@ def test_config_files_exist_as_real_files():
         path = osp.join(CONFIG_DIR, name)
         assert osp.isfile(path) and not osp.islink(path), name
     for alias, target in ALIASES.items():
-        a = Config.fromfile(osp.join(CONFIG_DIR, alias))
-        b = Config.fromfile(osp.join(CONFIG_DIR, target))
+        a = parsed_config(osp.join(CONFIG_DIR, alias))
+        b = parsed_config(osp.join(CONFIG_DIR, target))
         assert a.to_dict() == b.to_dict(), alias
 
 
@@ -262,7 +261,7 @@ def test_os8_config_follows_the_cvnets_head_recipe():
     """ml-cvnets HEAD `pascal_voc/deeplabv3_mobilevit.yaml`: 16 per GPU x 2
     accumulation steps, VOC + SBD + COCO, rotation and photometric
     augmentation, logits upsampled with align_corners=True."""
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(CONFIG_DIR, 'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-'
                  '50e_voc12aug-coco-512x512.py'))
     assert cfg.train_dataloader.batch_size == 16
@@ -345,7 +344,7 @@ def test_shapes_config_matches_the_generated_dataset():
     names = [n for n in ALL_CONFIGS if 'shapes' in n]
     assert names, 'no DeepLabv3 config for the generated shapes data'
     for name in names:
-        cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+        cfg = parsed_config(osp.join(CONFIG_DIR, name))
         for loader in (cfg.train_dataloader, cfg.val_dataloader):
             assert loader.dataset.type == 'mmvit.ShapesSegDataset'
             assert loader.dataset.data_root == 'data/shapes'

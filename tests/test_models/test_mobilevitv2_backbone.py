@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from conftest import (REPO_ROOT, num_params, randomize_group_norms,
-                      torch_generator)
+from conftest import (REPO_ROOT, num_params, parsed_config,
+                      randomize_group_norms, torch_generator)
 from mmengine.config import Config
 from numerics import assert_close
 
@@ -42,7 +42,7 @@ MODELS_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'models')
 def v2_config(name: str, arch: str, scope: str) -> Config:
     """A v2 base model config (width 1.0) set to ``arch`` the way its
     comment says: every channel derived from the backbone table."""
-    cfg = copy.deepcopy(Config.fromfile(osp.join(MODELS_DIR, name)))
+    cfg = parsed_config(osp.join(MODELS_DIR, name))
     cfg.default_scope = scope
     model = cfg.model
     model.backbone.arch = arch

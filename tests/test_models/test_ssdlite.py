@@ -7,7 +7,6 @@ import pytest
 import torch
 import torch.nn as nn
 from conftest import num_params, parsed_config, set_norm
-from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from numerics import assert_close
 
@@ -59,7 +58,7 @@ def _mmdet_scope():
 def build_detector(config: str = 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py',
                    input_size: int = 320,
                    **test_cfg):
-    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    cfg = parsed_config(osp.join(CONFIG_DIR, config))
     set_norm(cfg.model, BN)
     cfg.model.test_cfg.update(test_cfg)
     cfg.model.bbox_head.anchor_generator.input_size = input_size
@@ -122,7 +121,7 @@ def test_demo_head_predictors_start_near_zero():
     predictors at std 0.001 (mmdet's SSD init); the COCO configs keep
     Xavier everywhere."""
     def head_of(name):
-        cfg = Config.fromfile(osp.join(CONFIG_DIR, name))
+        cfg = parsed_config(osp.join(CONFIG_DIR, name))
         cfg.model.backbone.init_cfg = None  # no pretraining run here
         model = MMDET_MODELS.build(cfg.model)
         model.init_weights()
@@ -154,13 +153,13 @@ def test_param_count_matches_cvnets(config, expected):
 
 @pytest.mark.parametrize('alias,target', sorted(ALIASES.items()))
 def test_alias_is_the_full_config(alias, target):
-    a = Config.fromfile(osp.join(CONFIG_DIR, alias))
-    b = Config.fromfile(osp.join(CONFIG_DIR, target))
+    a = parsed_config(osp.join(CONFIG_DIR, alias))
+    b = parsed_config(osp.join(CONFIG_DIR, target))
     assert a.to_dict() == b.to_dict()
 
 
 def test_coco_recipe():
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(CONFIG_DIR, 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py'))
     assert cfg.train_cfg.max_epochs == 200
     assert cfg.train_dataloader.batch_size == 32
@@ -575,7 +574,7 @@ def test_half_precision_outputs_predict_as_float32(dtype, per_class):
 
 
 def _shapes_detector(size: int = 128):
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(CONFIG_DIR, 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'))
     cfg.model.backbone.init_cfg = None  # no pretraining run here
     cfg.model.bbox_head.anchor_generator.input_size = size

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, load_tool
+from conftest import REPO_ROOT, load_tool, parsed_config
 
 SCRIPT = osp.join(REPO_ROOT, 'tools', 'gpu_smoke_test.sh')
 STEPS = ('0-data', '1-probe', '2a-det-fp32', '2b-det-amp-fp16',
@@ -91,16 +91,15 @@ def test_dry_run_configs(dry_run):
     """The generated configs inherit the repository's and train on the
     generated data under LOG_DIR, without pretraining; the classification
     one with the variable-batch sampler and EMA."""
-    from mmengine.config import Config
     _, log_dir = dry_run
     data = str(log_dir / 'data')
-    det = Config.fromfile(
+    det = parsed_config(
         str(log_dir / 'configs' / 'ssdlite_mobilevit_xxs_shapes_smoke.py'))
     assert det.model.backbone.init_cfg is None
     assert det.train_dataloader.dataset.data_root.startswith(data)
     assert det.test_evaluator.ann_file.startswith(data)
     assert det.train_cfg.max_epochs == 1
-    cls = Config.fromfile(
+    cls = parsed_config(
         str(log_dir / 'configs' / 'mobilevit-xxsmall_shapes_smoke.py'))
     assert cls.train_dataloader.batch_sampler.type == (
         'mmvit.MultiScaleVariableBatchSampler')

@@ -2,8 +2,7 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import load_tool, torch_generator
-from mmengine.config import Config
+from conftest import load_tool, parsed_config, torch_generator
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from numerics import assert_close, assert_same_top, relative_error
@@ -36,7 +35,7 @@ def build_classifier(cfg_path):
     from mmpretrain.registry import MODELS
     from mmpretrain.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(cfg_path)
+    cfg = parsed_config(cfg_path)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
     gen = torch_generator()

@@ -23,8 +23,7 @@ import sys
 import time
 
 import pytest
-from conftest import SEED, run_ok
-from mmengine.config import Config
+from conftest import SEED, parsed_config, run_ok
 from mmengine.dataset import DefaultSampler
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -106,7 +105,7 @@ def iterations_per_epoch() -> int:
 def write_config(path: str, image_folder: str, interval: int,
                  per_epoch: int) -> str:
     """The ImageNet XXS config on the image folder, short enough to test."""
-    cfg = Config.fromfile(IMAGENET_CFG)
+    cfg = parsed_config(IMAGENET_CFG)
     assert dict(type='mmvit.MidEpochResumeHook') in cfg.custom_hooks
     loader = cfg.train_dataloader
     assert loader.batch_sampler.type == 'mmvit.MultiScaleVariableBatchSampler'

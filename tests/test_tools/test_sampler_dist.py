@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SEED, set_norm
-from mmengine.config import Config
+from conftest import SEED, parsed_config, set_norm
 from mmengine.runner import Runner
 from multiscale_train_helpers import (SizeRecorder, make_image_folder,
                                       runner_kwargs)
@@ -123,7 +122,7 @@ def test_imagenet_config_trains_a_few_iterations(tmp_path, name):
     image_folder = make_image_folder(
         str(tmp_path / 'images'), num_classes=2, per_class=3)
     path = osp.join(REPO_ROOT, 'configs', 'mobilevit', name)
-    cfg = Config.fromfile(path)
+    cfg = parsed_config(path)
     loader = cfg.train_dataloader
     assert loader.batch_sampler.type == 'mmvit.MultiScaleVariableBatchSampler'
     assert loader.dataset.type == 'mmvit.MultiScaleDataset'
@@ -242,7 +241,7 @@ def _on_generated_data(cfg, task: str, data_root: str) -> None:
 
 @pytest.mark.parametrize('task', ['det', 'seg'])
 def test_detection_and_segmentation_switch_trains(tmp_path, task):
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(REPO_ROOT, 'configs', MULTISCALE_CONFIGS[task]))
     _on_generated_data(cfg, task, str(tmp_path / 'data'))
     loader = cfg.train_dataloader

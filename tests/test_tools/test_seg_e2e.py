@@ -6,7 +6,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import SEED, load_tool, np_rng
+from conftest import SEED, load_tool, np_rng, parsed_config
 from mmengine.config import Config
 
 pytest.importorskip('mmseg')
@@ -17,7 +17,7 @@ CONFIG = osp.join(REPO_ROOT, 'configs',
 
 
 def _small_run_config(data_root: str, work_dir: str) -> Config:
-    cfg = Config.fromfile(CONFIG)
+    cfg = parsed_config(CONFIG)
     cfg.work_dir = work_dir
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].dataset.data_root = data_root
@@ -117,7 +117,7 @@ def test_voc_recipe_runs_on_a_tiny_voc_tree(tmp_path):
     from mmengine.runner import Runner
     root = str(tmp_path / 'VOC2012')
     _fake_voc(root, np_rng())
-    cfg = Config.fromfile(
+    cfg = parsed_config(
         osp.join(REPO_ROOT, 'configs',
                  'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-512x512.py'))
     cfg.work_dir = str(tmp_path / 'work')

@@ -18,7 +18,7 @@ import sys
 import cv2
 import pytest
 import torch
-from conftest import REPO_ROOT, SEED, run_ok
+from conftest import REPO_ROOT, SEED, parsed_config, run_ok
 
 pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')
@@ -115,9 +115,8 @@ def det_predictions(workspace):
 def test_mmdet_loading_pipeline_keeps_mmvit_loader():
     """mmdet's ``get_loading_pipeline`` (analyze_results.py) finds mmvit's
     checked image loader, a ``LoadImageFromFile`` (mmvit.compat)."""
-    from mmengine.config import Config
     from mmdet.datasets import get_loading_pipeline
-    pipeline = Config.fromfile(DET_CONFIG).train_dataloader.dataset.pipeline
+    pipeline = parsed_config(DET_CONFIG).train_dataloader.dataset.pipeline
     loading = get_loading_pipeline(pipeline)
     assert [step['type'] for step in loading
             ] == ['mmvit.LoadImageFromFileChecked', 'LoadAnnotations']
