@@ -1,6 +1,7 @@
 """The embedded demo: the paper's route in miniature, on generated data.
 
-    python tools/demo.py [--with-peer] [--quick] [--seed N]
+    python tools/demo.py [--with-peer] [--deploy [RUNTIME ...]] [--quick]
+        [--seed N]
 
 No dataset and no download. Every stage is a plain toolbox command, printed
 as it starts, which a user can also run alone:
@@ -13,7 +14,11 @@ as it starts, which a user can also run alone:
    once, one process per CPU core;
 3. draw the predictions on 8 val images (``tools/test.py --show-dir``) and
    one learning curve per stage (loss and val metric against iteration);
-4. print one summary table (task, model, metric, wall time).
+4. with ``--deploy``: export the trained detector and segmenter in INT8
+   to onnxruntime, OpenVINO and ExecuTorch (``tools/deployment/deploy.py``,
+   calibrated on 64 training images) and score each file on the val split
+   with the config's own metric (``tools/deployment/test.py``);
+5. print one summary table (task, model, metric, wall time).
 
 ``--with-peer`` also runs mmdet's SSDLite-MobileNetV2 through the same two
 stages (pretrained on the same set, same data, input size and schedule).
@@ -81,6 +86,9 @@ CLASSIFICATION_DATA = ([
     'data/shapes_cls_quick', '--classification', '--num-train', '48',
     '--num-val', '16'
 ])
+# the demo's detection and segmentation images are 256x256
+DEPLOY_SHAPE = ('256', '256')
+DEPLOY_RUNTIMES = dict(onnxruntime='.onnx', openvino='.xml', executorch='.pte')
 _LOADERS = ('train_dataloader.dataset', 'val_dataloader.dataset',
             'test_dataloader.dataset')
 _QUICK_RUN = [
@@ -159,6 +167,12 @@ def parse_args(argv=None):
         '--quick',
         action='store_true',
         help='a few iterations per stage (checks the path, not the models)')
+    parser.add_argument(
+        '--deploy',
+        nargs='*',
+        choices=list(DEPLOY_RUNTIMES),
+        help='export the trained detector and segmenter in INT8 to these '
+        'runtimes (all without a name) and score them')
     parser.add_argument(
         '--seed', type=int, default=None, help='randomness.seed of every run')
     parser.add_argument(
@@ -291,6 +305,55 @@ class Demo:
             cmd += [o for o in stage.quick if o.startswith('test_')]
         return self._start(stage, cmd, 'test.log', 1)
 
+    def deploy(self, stages: Sequence[Stage], names: Sequence[str]) -> None:
+        """Each stage's trained model to each runtime in INT8, then scored
+        with its config's metric; the stages at once, one per core."""
+        threads = _threads_per_run(len(stages))
+        chains = {}
+        for stage in stages:
+            options = list(stage.quick) if self.args.quick else []
+            options = ['--cfg-options'] + options if options else []
+            config = osp.join(REPO_ROOT, stage.config)
+            chain = []
+            for runtime in names:
+                out = osp.join(self._work_dir(stage), 'deploy',
+                               f'int8{DEPLOY_RUNTIMES[runtime]}')
+                chain.append((runtime, [
+                    self.python,
+                    osp.join(REPO_ROOT, 'tools', 'deployment', 'deploy.py'),
+                    config, self.results[stage.name]['checkpoint'],
+                    '--runtime', runtime, '--precision', 'int8', '--calib',
+                    '8' if self.args.quick else '64', '--shape',
+                    *DEPLOY_SHAPE, '--out', out
+                ] + options, [
+                    self.python,
+                    osp.join(REPO_ROOT, 'tools', 'deployment', 'test.py'),
+                    config, out, '--out', out + '.json'
+                ] + options))
+            chains[stage.name] = (stage, chain)
+            self.results[stage.name]['deploy'] = {}
+        start = time.time()
+        while any(chain for _, chain in chains.values()):
+            procs = []
+            for stage, chain in chains.values():
+                if chain:
+                    runtime, export, test = chain.pop(0)
+                    procs.append((stage, runtime, test,
+                                  self._start(stage, export,
+                                              f'deploy_{runtime}.log',
+                                              threads)))
+            for stage, runtime, test, proc in procs:
+                self._wait(stage, proc)
+                self._wait(stage,
+                           self._start(stage, test, f'test_{runtime}.log',
+                                       threads))
+                with open(test[test.index('--out') + 1]) as f:
+                    metrics = json.load(f)
+                self.results[stage.name]['deploy'][runtime] = dict(
+                    metrics={k: metrics.get(k)
+                             for k in stage.metrics},
+                    wall=time.time() - start)
+
     # ------------------------------------------------------------ reading
     def _read_result(self, stage: Stage) -> dict:
         work_dir = self._work_dir(stage)
@@ -332,6 +395,11 @@ class Demo:
             rows.append((stage.task, stage.model, metrics,
                          str(result['iterations']),
                          f'{result["wall"] / 60:.1f} min'))
+            for runtime, deployed in result.get('deploy', {}).items():
+                rows.append((stage.task, f'{stage.model} {runtime} INT8',
+                             ', '.join(f'{k} {_fmt(v)}' for k, v in
+                                       deployed['metrics'].items()), '',
+                             f'{deployed["wall"] / 60:.1f} min'))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = [
             ' | '.join(c.ljust(w) for c, w in zip(row, widths))
@@ -428,6 +496,12 @@ def main(argv=None) -> Dict[str, dict]:
     demo.train([PRETRAIN])
     demo.train([DETECTION, SEGMENTATION])
     whole = f'whole demo: {(time.time() - start) / 60:.1f} min'
+    if args.deploy is not None:
+        deploy_start = time.time()
+        demo.deploy([DETECTION, SEGMENTATION],
+                    args.deploy or list(DEPLOY_RUNTIMES))
+        whole += (f' (then INT8 deployment: '
+                  f'{(time.time() - deploy_start) / 60:.1f} min)')
     if args.with_peer:
         stages += [PEER_PRETRAIN, PEER_DETECTION]
         peer_start = time.time()

@@ -84,6 +84,15 @@ fi
 "${PIP[@]}" install -q "${C[@]}" transformers==4.27.4 tokenizers==0.13.3
 # ONNX export (torch.onnx's exporter needs onnxscript) and its onnxruntime parity checks.
 "${PIP[@]}" install -q "${C[@]}" onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.31.1
+# Deployment runtimes: OpenVINO + NNCF (x86 servers, INT8), ExecuTorch with
+# XNNPACK (phones; PT2E INT8 through torchao). executorch 1.5.1 declares
+# numpy>=2 (and coremltools, pandas>=2.2, hydra, tokenizers, test tools)
+# but its export, lowering and runtime work with the training stack's numpy
+# 1.26.4 (the whole suite runs on it), so it shares this environment,
+# installed without its declared dependencies plus the two it imports.
+"${PIP[@]}" install -q "${C[@]}" openvino==2026.4.1 nncf==3.4.0
+"${PIP[@]}" install -q "${C[@]}" --no-deps executorch==1.5.1 torchao==0.18.0
+"${PIP[@]}" install -q "${C[@]}" flatbuffers==25.12.19 ruamel.yaml==0.19.1
 "${PIP[@]}" install -q "${C[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 # 7) make stock OpenMMLab entry points (e.g. mmdet's browse_dataset, which imports
@@ -93,5 +102,6 @@ SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 echo 'import mmvit.compat as _c; _c.install_torchvision_hook()' > "$SITE/mmvit_compat.pth"
 
 "$VENV/bin/python" -c 'import mmvit, mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models; print("mmvit", mmvit.__version__, "ready")'
+"$VENV/bin/python" -c 'import openvino, nncf, executorch.runtime, executorch.backends.xnnpack.partition.xnnpack_partitioner; print("deployment runtimes ready")'
 fingerprint > "$STAMP"
 log "done: activate with  source $VENV/bin/activate"

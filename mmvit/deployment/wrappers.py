@@ -39,6 +39,7 @@ from torch import Tensor
 
 from mmvit.apis import TASKS
 from .nms_op import nms_mask
+from .postprocess import candidate_mask
 
 # MobileViT downsamples by 32 (the stem and four stride-2 stages).
 SIZE_DIVISOR = 32
@@ -263,31 +264,10 @@ class DetectorExportWrapper(nn.Module):
         fixed-size tensors: ``dets [B, K, 5]``, ``labels [B, K]``."""
         cfg = self.test_cfg
         score_thr = float(cfg.get('score_thr', 0.))
-        nms_pre = int(cfg.get('nms_pre', -1))
         min_size = cfg.get('min_bbox_size', -1)
         batch, num_anchors, num_classes = scores.shape
 
-        keep = scores > score_thr  # [B, A, C]
-        per_class = cfg.get('nms_pre_per_class')
-        if per_class is not None:
-            # SSDLiteHead's cvnets rule: each class's best anchors, all
-            # levels together (replaces the per-level nms_pre)
-            if int(per_class) < num_anchors:
-                kth = scores.topk(int(per_class), dim=1).values[:, -1:]
-                keep = keep & (scores >= kth)  # kth: [B, 1, C]
-        elif nms_pre > 0:
-            # mmdet keeps the nms_pre best (anchor, class) pairs per level
-            masked = torch.where(keep, scores, torch.zeros_like(scores))
-            kept = []
-            for level in masked.split(self.level_sizes, dim=1):
-                flat = level.reshape(batch, -1)  # [B, A_l * C]
-                if nms_pre < flat.shape[1]:
-                    kth = flat.topk(nms_pre, dim=1).values[:, -1:]
-                    flat_keep = flat >= kth
-                else:
-                    flat_keep = torch.ones_like(flat, dtype=torch.bool)
-                kept.append(flat_keep.reshape(level.shape))
-            keep = keep & torch.cat(kept, dim=1)
+        keep = candidate_mask(scores, self.level_sizes, cfg)  # [B, A, C]
         if min_size is not None and min_size >= 0:
             wh = boxes[..., 2:] - boxes[..., :2]  # [B, A, 2]
             big = (wh > min_size).all(dim=-1, keepdim=True)

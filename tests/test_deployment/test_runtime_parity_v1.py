@@ -1,0 +1,18 @@
+"""fp32 parity of onnxruntime, OpenVINO and ExecuTorch with PyTorch for the
+v1 classifier, detector and segmentor (see runtime_parity.py)."""
+import pytest
+from runtime_parity import PARAMS, TASKS, check_family, exported
+
+pytest.importorskip('openvino')
+pytest.importorskip('executorch')
+
+
+@pytest.fixture(scope='module')
+def models(tmp_path_factory):
+    return exported(tmp_path_factory, 'v1')
+
+
+@PARAMS
+@TASKS
+def test_fp32_parity(models, runtime, task):
+    check_family(models, runtime, task)

@@ -1,0 +1,51 @@
+"""Score an exported model on a config's test split with the config's own
+evaluator (CocoMetric, IoUMetric, Accuracy), as mmdeploy's ``test.py``.
+
+    python tools/deployment/test.py CONFIG MODEL [--threads N] \\
+        [--out metrics.json] [--cfg-options KEY=VALUE ...]
+
+``MODEL`` is a file of ``tools/deployment/deploy.py`` (``.onnx``, ``.xml``,
+``.pte``), or a ``.pth`` checkpoint: the BN-folded PyTorch model through the
+same loop, the reference of the runtimes.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+from typing import List, Optional
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='config file')
+    parser.add_argument('model', help='exported file or .pth checkpoint')
+    parser.add_argument('--threads', type=int, help='runtime threads')
+    parser.add_argument('--out', help='write the metrics to this JSON')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    from mmvit.deployment.evaluate import evaluate
+    args = parse_args(argv)
+    if not osp.exists(args.model):
+        raise FileNotFoundError(f'model file not found: {args.model}')
+    result = evaluate(
+        args.config, args.model, args.cfg_options, args.threads)
+    print(json.dumps(result))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (FileNotFoundError, ValueError, NotImplementedError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        sys.exit(2)
