@@ -15,4 +15,4 @@ def models(tmp_path_factory):
 @PARAMS
 @TASKS
 def test_fp32_parity(models, runtime, task):
-    check_family(models, runtime, task)
+    check_family(models, 'v2', runtime, task)

@@ -12,7 +12,7 @@ its decoded boxes and scores, and NMS runs on the host
 
 INT8 is PT2E (``prepare_pt2e`` / ``convert_pt2e``) with ExecuTorch's
 ``XNNPACKQuantizer``: per-channel symmetric int8 weights, int8
-activations. Only the network (``model.*``: backbone, neck, head) is
+activations over their calibrated min / max. Only the network (``model.*``: backbone, neck, head) is
 annotated; the preprocessing, the box decoding and the softmax of the
 wrapper stay float, and so do the norms' statistics
 (:data:`~mmvit.deployment.xnnpack_rewrites.FLOAT_MODULES`). SiLU and the
@@ -42,9 +42,26 @@ def check(precision: str, with_nms: bool = False) -> None:
                          'in the host post-processing')
 
 
+def _config():
+    """XNNPACK's static per-channel config with min / max activation
+    ranges, as onnxruntime's and NNCF's (its default HistogramObserver
+    clips the tails of conv outputs, trading their error for the mean's)."""
+    import dataclasses
+
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import \
+        get_symmetric_quantization_config
+    from torchao.quantization.pt2e import MinMaxObserver
+    config = get_symmetric_quantization_config(is_per_channel=True)
+    activation = dataclasses.replace(
+        config.input_activation,
+        observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2**-12))
+    return dataclasses.replace(
+        config, input_activation=activation, output_activation=activation)
+
+
 def _quantize(wrapper, example: Tensor, calibration: List[Tensor]):
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer, get_symmetric_quantization_config)
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import \
+        XNNPACKQuantizer
     from torchao.quantization.pt2e.quantize_pt2e import (convert_pt2e,
                                                          prepare_pt2e)
     names = [n for n in QUANTIZED_MODULES if hasattr(wrapper, n)]
@@ -57,8 +74,7 @@ def _quantize(wrapper, example: Tensor, calibration: List[Tensor]):
             path == name or path.startswith(name + '.')
             for path, _ in stack.values() for name in names)
 
-    quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=True))
+    quantizer = XNNPACKQuantizer().set_global(_config())
     quantizer.set_filter_function(in_network)
     graph = torch.export.export(wrapper, (example, )).module()
     prepared = prepare_pt2e(graph, quantizer)
