@@ -16,8 +16,8 @@ from typing import Optional, Sequence
 from mmvit.apis import build_model, load_config, model_task
 from . import runtimes
 from .fuse import switch_to_deploy
-from .quantization import (build_calibration_dataset, calibration_images,
-                           check_calibration_count)
+from .data import (build_calibration_dataset, calibration_images,
+                   check_calibration_count)
 from .wrappers import check_input_shape, wrap_model
 
 
@@ -60,7 +60,7 @@ def deploy_config(config: str,
     cfg = load_config(config, cfg_options=cfg_options)
     dataset = None
     if precision == 'int8':
-        dataset = build_calibration_dataset(cfg)
+        dataset = build_calibration_dataset(cfg, (height, width))
         check_calibration_count(dataset, calib)
     model = build_model(cfg, checkpoint)
     if task == 'auto':

@@ -2,7 +2,9 @@
 ``test.py`` does for its backends: what ``tools/deployment/test.py`` runs.
 
 The config's test dataloader feeds the runtime (batch 1, the images as the
-test pipeline loads them; the graph does the normalisation), the host
+test pipeline loads them at the export size,
+:func:`~mmvit.deployment.data.fixed_size_pipeline`; the graph does the
+normalisation), the host
 post-processing (:mod:`mmvit.deployment.postprocess`) turns the outputs
 into the toolbox's data samples, and the config's ``test_evaluator``
 (CocoMetric, IoUMetric, Accuracy, ...) scores them. A ``.pth`` checkpoint in
@@ -11,12 +13,13 @@ same loop: the reference the runtimes are compared with.
 """
 import copy
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 
 from mmvit.apis import build_model, load_config, model_task
 from . import runtimes
+from .data import eval_loader_cfg
 from .fuse import switch_to_deploy
 from .postprocess import to_data_samples
 from .wrappers import DetectorExportWrapper, wrap_model
@@ -35,14 +38,11 @@ def _pytorch_session(model, task: str, input_shape) -> runtimes.Session:
     return runtimes.Session(run, input_shape, 'fp32')
 
 
-def _first_input_shape(dataloader):
-    return tuple(dataloader.dataset[0]['inputs'].shape[-2:])
-
-
 def evaluate(config: str,
              model_file: str,
              cfg_options: Optional[dict] = None,
              num_threads: Optional[int] = None,
+             input_shape: Optional[Sequence[int]] = None,
              progress: Optional[Callable[[int, int], None]] = None) -> dict:
     """The metrics of the config's test split through ``model_file``.
 
@@ -52,6 +52,8 @@ def evaluate(config: str,
             or a ``.pth`` checkpoint (PyTorch, BN folded).
         cfg_options (dict, optional): ``--cfg-options`` to merge.
         num_threads (int, optional): Runtime threads.
+        input_shape (Sequence[int], optional): ``(H, W)`` of a ``.pth``
+            checkpoint's run (an exported file has its own).
         progress (Callable, optional): Called with ``(done, total)``.
 
     Returns:
@@ -70,18 +72,20 @@ def evaluate(config: str,
     if task == 'backbone':
         raise ValueError('a backbone has no metric: export a classifier, '
                          'detector or segmentor')
+    if pytorch:
+        if input_shape is None:
+            raise ValueError('a .pth checkpoint needs --shape H W (the '
+                             'export size to compare with)')
+        session = _pytorch_session(model, task, input_shape)
+    else:
+        session = runtimes.load(model_file, num_threads)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        loader_cfg = copy.deepcopy(cfg.test_dataloader)
+        loader_cfg = eval_loader_cfg(cfg, session.input_shape)
         loader_cfg.update(batch_size=1, num_workers=0,
                           persistent_workers=False)
         dataloader = Runner.build_dataloader(loader_cfg)
         evaluator = Evaluator(cfg.test_evaluator)
     evaluator.dataset_meta = dataloader.dataset.metainfo
-    if pytorch:
-        session = _pytorch_session(model, task,
-                                   _first_input_shape(dataloader))
-    else:
-        session = runtimes.load(model_file, num_threads)
     level_sizes = ()
     if task == 'detector':
         level_sizes = DetectorExportWrapper(model,

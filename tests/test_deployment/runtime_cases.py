@@ -32,6 +32,7 @@ CASES = {
             'd16_4xb32-50e_voc12aug-coco-512x512.py', {})],
 }
 
+
 def build_case(task: str, config: str, options: dict):
     """The model of ``config`` (with ``options``) at :data:`SIZE`, norms
     randomised; returns ``(model, wrapper)``, the wrapper BN-folded."""

@@ -109,7 +109,7 @@ def test_exported_classifier_scores_as_mmengine_test_loop(tmp_path,
     checkpoint = str(tmp_path / 'random.pth')
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)
     test = load_tool('deployment/test.py')
-    results = {'pth': test.main([config, checkpoint])}
+    results = {'pth': test.main([config, checkpoint, '--shape', '128', '128'])}
     for runtime, suffix in (('onnxruntime', '.onnx'), ('openvino', '.xml')):
         out = str(tmp_path / f'cls{suffix}')
         _deploy([config, checkpoint, '--runtime', runtime, '--out', out,

@@ -20,7 +20,7 @@ def test_quick_demo_runs_every_stage(tmp_path):
     out = run_ok([
         sys.executable,
         osp.join(REPO_ROOT, 'tools', 'demo.py'), '--quick', '--seed',
-        str(SEED), '--num-pictures', '3'
+        str(SEED), '--num-pictures', '3', '--deploy', 'onnxruntime'
     ],
                  cwd=str(tmp_path),
                  env=dict(os.environ, PYTHONPATH=REPO_ROOT))
@@ -53,6 +53,14 @@ def test_quick_demo_runs_every_stage(tmp_path):
                 'detection      | SSDLite-MobileViT-XXS', 'coco/bbox_mAP',
                 'segmentation   | DeepLabv3-MobileViT-XXS', 'mIoU'):
         assert row in table, table
+    # the trained models exported in INT8 and scored by the configs' metrics
+    assert re.search(r'\$ python tools/deployment/deploy.py \S*ssdlite_mobilevit'
+                     r'-xxs\S* \S*epoch_1.pth --runtime onnxruntime '
+                     r'--precision int8', out)
+    for row in (r'detection +\| SSDLite-MobileViT-XXS onnxruntime INT8 +\| '
+                r'coco/bbox_mAP', r'segmentation +\| DeepLabv3-MobileViT-XXS '
+                r'onnxruntime INT8 +\| mIoU'):
+        assert re.search(row, table), table
     # pictures of the predictions and one learning curve per stage
     for stage in ('detection', 'segmentation'):
         pictures = [

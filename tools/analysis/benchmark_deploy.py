@@ -28,7 +28,6 @@ precision, file size (MB), and peak memory (the growth of the process's
 peak resident set while the model is loaded and run three times, MB).
 """
 import argparse
-import copy
 import importlib.util
 import json
 import os
@@ -39,7 +38,6 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-import numpy as np
 import torch
 import torch.nn as nn
 
@@ -47,7 +45,7 @@ from mmvit.apis import build_model  # (+ the runtime fixes)
 from mmvit.deployment import runtimes, switch_to_deploy, wrap_model
 from mmvit.deployment.deploy import deploy_config
 from mmvit.deployment.postprocess import to_data_samples
-from mmvit.deployment.quantization import random_images
+from mmvit.deployment.data import random_images
 from mmvit.utils.flops import NetworkForward
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -2,11 +2,13 @@
 evaluator (CocoMetric, IoUMetric, Accuracy), as mmdeploy's ``test.py``.
 
     python tools/deployment/test.py CONFIG MODEL [--threads N] \\
-        [--out metrics.json] [--cfg-options KEY=VALUE ...]
+        [--shape H W] [--out metrics.json] [--cfg-options KEY=VALUE ...]
 
 ``MODEL`` is a file of ``tools/deployment/deploy.py`` (``.onnx``, ``.xml``,
-``.pte``), or a ``.pth`` checkpoint: the BN-folded PyTorch model through the
-same loop, the reference of the runtimes.
+``.pte``), or a ``.pth`` checkpoint (with ``--shape``): the BN-folded
+PyTorch model through the same loop, the reference of the runtimes. Images
+are resized to the model's input size (segmentors: the logits are resized
+back to the original image, as mmseg does).
 """
 import argparse
 import json
@@ -22,6 +24,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file')
     parser.add_argument('model', help='exported file or .pth checkpoint')
     parser.add_argument('--threads', type=int, help='runtime threads')
+    parser.add_argument(
+        '--shape', type=int, nargs=2, metavar=('H', 'W'),
+        help='.pth checkpoint: the input size to run at (an exported file '
+        'has its own)')
     parser.add_argument('--out', help='write the metrics to this JSON')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -34,8 +40,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     if not osp.exists(args.model):
         raise FileNotFoundError(f'model file not found: {args.model}')
-    result = evaluate(
-        args.config, args.model, args.cfg_options, args.threads)
+    result = evaluate(args.config, args.model, args.cfg_options,
+                      args.threads, args.shape)
     print(json.dumps(result))
     if args.out:
         with open(args.out, 'w') as f:

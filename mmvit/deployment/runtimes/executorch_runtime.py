@@ -4,19 +4,20 @@ of ExecuTorch on Android and iOS).
 The model's LayerNorms, attention and one-group GroupNorms are first
 rewritten in ops XNNPACK has (:mod:`mmvit.deployment.xnnpack_rewrites`),
 then ``torch.export`` at batch 1 -> ``to_edge_transform_and_lower`` with
-the XNNPACK partitioner -> ``.pte``. Every op the partitioner does not take runs
-in ExecuTorch's portable kernels; :func:`export` reports them by name
+the XNNPACK partitioner -> ``.pte``. Every op the partitioner does not
+take runs in ExecuTorch's portable kernels; :func:`export` reports them by name
 (``outside_delegate``). There is no NMS op on device: a detector exports
 its decoded boxes and scores, and NMS runs on the host
 (:mod:`mmvit.deployment.postprocess`).
 
 INT8 is PT2E (``prepare_pt2e`` / ``convert_pt2e``) with ExecuTorch's
 ``XNNPACKQuantizer``: per-channel symmetric int8 weights, int8
-activations over their calibrated min / max. Only the network (``model.*``: backbone, neck, head) is
-annotated; the preprocessing, the box decoding and the softmax of the
-wrapper stay float, and so do the norms' statistics
-(:data:`~mmvit.deployment.xnnpack_rewrites.FLOAT_MODULES`). SiLU and the
-attention softmax run in fp32 between a dequantize and a quantize.
+activations over their calibrated min / max. Only the network
+(``model.*``: backbone, neck, head) is annotated; the preprocessing, the
+box decoding and the softmax of the wrapper stay float, and so do the
+norms' statistics (:data:`~mmvit.deployment.xnnpack_rewrites.FLOAT_MODULES`).
+SiLU and the attention softmax run in fp32 between a dequantize and a
+quantize.
 """
 from typing import List, Sequence
 
@@ -66,11 +67,17 @@ def _quantize(wrapper, example: Tensor, calibration: List[Tensor]):
                                                          prepare_pt2e)
     names = [n for n in QUANTIZED_MODULES if hasattr(wrapper, n)]
 
+    floats = tuple(cls.__qualname__ for cls in FLOAT_MODULES)
+
     def in_network(node) -> bool:
         # XNNPACKQuantizer.set_module_name quantizes nothing here: its filter
         # also sees the weights, which have no module stack
         stack = node.meta.get('nn_module_stack')
-        return not names or not stack or any(
+        if not stack:
+            return True
+        if any(str(kind).endswith(floats) for _, kind in stack.values()):
+            return False  # the norms' statistics stay float
+        return not names or any(
             path == name or path.startswith(name + '.')
             for path, _ in stack.values() for name in names)
 

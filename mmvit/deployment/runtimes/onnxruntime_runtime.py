@@ -95,4 +95,3 @@ def load(path: str, num_threads: int = None):
 def _graph_nodes(path: str):
     import onnx
     return onnx.load(path, load_external_data=False).graph.node
-

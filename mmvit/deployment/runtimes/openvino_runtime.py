@@ -3,10 +3,11 @@
 The IR is converted from mmvit's ONNX graph (:func:`export_onnx`), weights
 kept in fp32 and the batch left dynamic: with it fixed to 1, OpenVINO
 2026.4's CPU plugin picks other kernels whose fp32 results are 0.75 %
-(relative) off PyTorch's on MobileViT-XXS, and no faster (2.5 vs 2.1 ms). The precision the CPU computes in is
-stored in the IR (``rt_info['mmvit_precision']``) and applied when it is
-loaded, because OpenVINO's own default on a CPU with AVX512-BF16 or AMX is
-bf16, which would make an "fp32" figure a bf16 one:
+(relative) off PyTorch's on MobileViT-XXS, and no faster (2.5 vs 2.1 ms).
+The precision the CPU computes in is stored in the IR
+(``rt_info['mmvit_precision']``) and applied when it is loaded, because
+OpenVINO's own default on a CPU with AVX512-BF16 or AMX is bf16, which
+would make an "fp32" figure a bf16 one:
 
 * ``fp32``: ``INFERENCE_PRECISION_HINT=f32``;
 * ``bf16``: the same IR with ``INFERENCE_PRECISION_HINT=bf16`` (refused on a
@@ -17,8 +18,9 @@ bf16, which would make an "fp32" figure a bf16 one:
   post-ops); SiLU / sigmoid, LayerNorm / GroupNorm (MVN) and softmax stay in
   the inference precision. ``model_type=TRANSFORMER`` keeps the attention
   softmax and its inputs unquantized and applies SmoothQuant to the
-  matmuls; the box decoding after the head is excluded
-  (:data:`FLOAT_TAIL`) so boxes keep float coordinates.
+  matmuls; every op after the last convolution (the detector's box
+  decoding and softmax, the segmentor's resize) is excluded
+  (:func:`_float_tail`), so boxes keep float coordinates.
 """
 import os.path as osp
 import tempfile
@@ -37,8 +39,8 @@ _RT_KEY = 'mmvit_precision'
 def cpu_has_bf16() -> bool:
     """Whether OpenVINO's CPU plugin computes in bf16 on this machine."""
     import openvino as ov
-    return 'BF16' in ov.Core().get_property('CPU',
-                                             'OPTIMIZATION_CAPABILITIES')
+    capabilities = ov.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES')
+    return 'BF16' in capabilities
 
 
 def check(precision: str, with_nms: bool = False) -> None:
