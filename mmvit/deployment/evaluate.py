@@ -13,7 +13,7 @@ same loop: the reference the runtimes are compared with.
 """
 import copy
 import time
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 
@@ -42,8 +42,7 @@ def evaluate(config: str,
              model_file: str,
              cfg_options: Optional[dict] = None,
              num_threads: Optional[int] = None,
-             input_shape: Optional[Sequence[int]] = None,
-             progress: Optional[Callable[[int, int], None]] = None) -> dict:
+             input_shape: Optional[Sequence[int]] = None) -> dict:
     """The metrics of the config's test split through ``model_file``.
 
     Args:
@@ -54,7 +53,6 @@ def evaluate(config: str,
         num_threads (int, optional): Runtime threads.
         input_shape (Sequence[int], optional): ``(H, W)`` of a ``.pth``
             checkpoint's run (an exported file has its own).
-        progress (Callable, optional): Called with ``(done, total)``.
 
     Returns:
         dict: The evaluator's metrics plus ``runtime``, ``precision``,
@@ -65,6 +63,9 @@ def evaluate(config: str,
     from mmengine.runner import Runner
     cfg = load_config(config, cfg_options=cfg_options)
     pytorch = model_file.endswith('.pth')
+    if pytorch and input_shape is None:
+        raise ValueError('a .pth checkpoint needs --shape H W (the export '
+                         'size to compare with)')
     runtime = 'pytorch' if pytorch else runtimes.runtime_of(model_file)
     # the config's model: its post-processing code and test_cfg
     model = build_model(cfg, model_file if pytorch else None)
@@ -73,9 +74,6 @@ def evaluate(config: str,
         raise ValueError('a backbone has no metric: export a classifier, '
                          'detector or segmentor')
     if pytorch:
-        if input_shape is None:
-            raise ValueError('a .pth checkpoint needs --shape H W (the '
-                             'export size to compare with)')
         session = _pytorch_session(model, task, input_shape)
     else:
         session = runtimes.load(model_file, num_threads)
@@ -90,16 +88,14 @@ def evaluate(config: str,
     if task == 'detector':
         level_sizes = DetectorExportWrapper(model,
                                             session.input_shape).level_sizes
-    start, total = time.time(), len(dataloader)
+    start = time.time()
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        for i, data in enumerate(dataloader):
+        for data in dataloader:
             images = torch.stack(data['inputs']).float()
             outputs = session(images)
             samples = to_data_samples(task, model, outputs,
                                       data['data_samples'], level_sizes)
             evaluator.process(data_samples=samples, data_batch=data)
-            if progress is not None:
-                progress(i + 1, total)
         metrics = evaluator.evaluate(len(dataloader.dataset))
     return dict(
         metrics,

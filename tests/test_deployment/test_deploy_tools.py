@@ -82,6 +82,20 @@ def test_deploy_refuses_checkpoint_and_calibration(tmp_path, monkeypatch):
     assert not osp.exists(out)
 
 
+def test_scoring_refuses_bad_input(tmp_path):
+    test = load_tool('deployment/test.py')
+    with pytest.raises(FileNotFoundError, match='model file not found'):
+        test.main([CLS_CFG, str(tmp_path / 'none.pte')])
+    checkpoint = tmp_path / 'm.pth'
+    checkpoint.write_bytes(b'')
+    with pytest.raises(ValueError, match='needs --shape'):
+        test.main([CLS_CFG, str(checkpoint)])
+    other = tmp_path / 'm.tflite'
+    other.write_bytes(b'')
+    with pytest.raises(ValueError, match="no runtime reads '.tflite'"):
+        test.main([CLS_CFG, str(other)])
+
+
 def test_command_line_error_is_a_message_and_exit_2(tmp_path):
     result = subprocess.run(
         [sys.executable, osp.join(REPO_ROOT, 'tools', 'deployment',
