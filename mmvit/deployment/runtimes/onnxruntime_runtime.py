@@ -80,6 +80,9 @@ def load(path: str, num_threads: int = None):
     if num_threads:
         options.intra_op_num_threads = num_threads
         options.inter_op_num_threads = 1
+    # no busy-waiting of idle workers after a call: they would take the
+    # cores from whatever runs next (another model, the host's NMS)
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     session = ort.InferenceSession(
         path, options, providers=['CPUExecutionProvider'])
     inp = session.get_inputs()[0]
