@@ -44,11 +44,12 @@ def check_family(models, family: str, runtime: str, task: str) -> None:
         assert osp.exists(osp.splitext(files[runtime])[0] + '.bin')
 
 
-# what stays outside XNNPACK (the report names it): the segmentor's argmax;
-# MobileViTv2's separable attention (max / sum over the patch grid, two
-# non-last dims of a rank-5 view, and the context's repeat)
+# what stays outside XNNPACK (the report names it): the segmentor's argmax
+# and the broadcast of its ASPP image-pooling branch (expand); MobileViTv2's
+# separable attention (max / sum over the patch grid, two non-last dims of
+# a rank-5 view, and the context's repeat)
 OUTSIDE_DELEGATE = dict(
-    v1={'aten.argmax.default'},
+    v1={'aten.argmax.default', 'aten.expand_copy.default'},
     v2={
         'aten.argmax.default', 'aten.amax.default', 'aten.repeat.default',
         'aten.split_with_sizes_copy.default', 'aten.sum.dim_IntList',

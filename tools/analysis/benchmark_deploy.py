@@ -34,7 +34,6 @@ import os
 import os.path as osp
 import platform
 import statistics
-import sys
 import time
 from typing import Dict, List, Optional
 
@@ -43,9 +42,10 @@ import torch.nn as nn
 
 from mmvit.apis import build_model  # (+ the runtime fixes)
 from mmvit.deployment import runtimes, switch_to_deploy, wrap_model
+from mmvit.deployment.data import random_images
 from mmvit.deployment.deploy import deploy_config
 from mmvit.deployment.postprocess import to_data_samples
-from mmvit.deployment.data import random_images
+from mmvit.utils.cli import run_cli
 from mmvit.utils.flops import NetworkForward
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -403,8 +403,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

@@ -13,13 +13,13 @@ Score the file with ``tools/deployment/test.py CONFIG FILE``.
 """
 import argparse
 import json
-import sys
 from typing import List, Optional
 
 from mmengine.config import DictAction
 
 from mmvit.apis import TASKS
 from mmvit.deployment.runtimes import PRECISIONS, RUNTIMES
+from mmvit.utils.cli import run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -84,8 +84,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, NotImplementedError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

@@ -11,7 +11,6 @@ them (BGR, 0-255) with a dynamic batch ``B``; normalisation is inside. See
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import List, Optional
 
 import torch
@@ -20,6 +19,7 @@ from mmvit.apis import TASKS
 from mmvit.deployment import (check_input_shape, export_config, output_diffs,
                               output_names)
 from mmvit.deployment.export import DEFAULT_OPSET, MIN_OPSET
+from mmvit.utils.cli import run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -139,8 +139,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, NotImplementedError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(1)
+    run_cli(main)

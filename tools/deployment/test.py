@@ -13,10 +13,11 @@ back to the original image, as mmseg does).
 import argparse
 import json
 import os.path as osp
-import sys
 from typing import List, Optional
 
 from mmengine.config import DictAction
+
+from mmvit.utils.cli import run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -50,8 +51,4 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (FileNotFoundError, ValueError, NotImplementedError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)
