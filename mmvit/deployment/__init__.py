@@ -1,9 +1,15 @@
-"""Deployment utilities: BatchNorm folding for inference, ONNX export.
+"""Deployment: BatchNorm folding, export to runtimes, scoring through them.
 
 One module per job: ``fuse`` (BN folding), ``wrappers`` (each model as a
 tensor-in / tensor-out module, the outputs per task), ``nms_op`` (the NMS op
 the exporter turns into ``NonMaxSuppression``), ``export`` (ONNX export of a
-wrapper or of a config's model), ``checks`` (graph and onnxruntime checks).
+wrapper or of a config's model), ``checks`` (graph and onnxruntime checks),
+``runtimes`` (one module per runtime: onnxruntime, OpenVINO, ExecuTorch),
+``xnnpack_rewrites`` (MobileViT's layers in XNNPACK's ops), ``data`` (the
+test pipeline at the export size, calibration images), ``deploy`` (a
+config's model to a runtime), ``postprocess`` (the host-side
+post-processing of every runtime), ``evaluate`` (a config's metric through
+an exported file).
 """
 from .checks import (max_abs_diff, max_tensor_rank, opset_version,
                      output_diffs, run_onnxruntime)
