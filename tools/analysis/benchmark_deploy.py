@@ -264,8 +264,8 @@ def load_row(name, runtime, precision, args) -> Optional[Row]:
 
 
 def _set_threads(rows: List[Row], threads: int) -> None:
-    """Re-create the sessions with ``threads`` (onnxruntime / OpenVINO take
-    it per session, PyTorch and XNNPACK per process)."""
+    """The process-wide thread counts (PyTorch, XNNPACK's pool); the
+    onnxruntime / OpenVINO sessions were loaded with ``threads``."""
     torch.set_num_threads(threads)
     if any(r.runtime == 'executorch' for r in rows):
         runtimes.get_runtime('executorch').set_num_threads(threads)
