@@ -7,7 +7,6 @@ and precision (:func:`runtimes.check`), the input shape, the config and
 checkpoint files, the checkpoint against the model (strict load), and for
 INT8 the number of calibration images the training split has.
 """
-import copy
 import os
 import os.path as osp
 import time
@@ -15,9 +14,9 @@ from typing import Optional, Sequence
 
 from mmvit.apis import build_model, load_config, model_task
 from . import runtimes
-from .fuse import switch_to_deploy
 from .data import (build_calibration_dataset, calibration_images,
                    check_calibration_count)
+from .fuse import switch_to_deploy
 from .wrappers import check_input_shape, wrap_model
 
 
@@ -72,8 +71,9 @@ def deploy_config(config: str,
         calibration = calibration_images(dataset, calib, (height, width))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     start = time.time()
-    report = module.export(
-        copy.deepcopy(wrapper), out, (height, width), precision, calibration)
+    # (the wrapper is this call's own: no export needs a copy of it)
+    report = module.export(wrapper, out, (height, width), precision,
+                           calibration)
     return dict(
         runtime=runtime,
         precision=precision,

@@ -28,6 +28,7 @@ precision, file size (MB), and peak memory (the growth of the process's
 peak resident set while the model is loaded and run three times, MB).
 """
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -130,11 +131,14 @@ def parse_args(argv=None):
 
 
 # ----------------------------------------------------------------- models
-def _config(name: str) -> str:
+@functools.lru_cache(maxsize=None)
+def _config(name: str, work_dir: str) -> str:
+    """The config file of row ``name`` (with its overrides), written once
+    into ``work_dir``."""
     from mmvit.apis import load_config
     cfg = load_config(osp.join(CONFIGS, MODELS[name][1]))
     cfg.merge_from_dict(_OPTIONS.get(name, {}))
-    path = osp.join(_work_dir, 'configs', f'{name}.py')
+    path = osp.join(work_dir, 'configs', f'{name}.py')
     os.makedirs(osp.dirname(path), exist_ok=True)
     cfg.dump(path)
     return path
@@ -151,12 +155,13 @@ def _plain_module(name: str) -> nn.Module:
     return wrap_model(REGISTRY.build(source).eval(), 'backbone', (SIZE, SIZE))
 
 
-def _pytorch_module(name: str, deploy: bool, checkpoint: Optional[str]):
+def _pytorch_module(name: str, deploy: bool, args):
     kind = MODELS[name][0]
     if kind in _CFG_FREE:
         module = _plain_module(name)
     else:
-        model = build_model(_config(name), checkpoint)
+        model = build_model(
+            _config(name, args.work_dir), args.checkpoints.get(name))
         module = wrap_model(model, kind, (SIZE, SIZE))
     # deploy: mmvit's fast PyTorch path (BN folded, NHWC); a peer's is BN
     # folded the same way (switch_to_deploy folds any conv + BN pair)
@@ -177,7 +182,8 @@ def _export(name: str, runtime: str, precision: str, args) -> str:
         module.export(wrapper, path, (SIZE, SIZE), precision,
                       random_images(args.calib, (SIZE, SIZE)))
     else:
-        deploy_config(_config(name), path, runtime, (SIZE, SIZE),
+        deploy_config(_config(name, args.work_dir), path, runtime,
+                      (SIZE, SIZE),
                       precision=precision, calib=args.calib,
                       checkpoint=args.checkpoints.get(name))
     print(f'exported {osp.basename(path)} in {time.time() - start:.0f} s',
@@ -230,16 +236,16 @@ def _end_to_end(name, outputs_fn, model):
     return run
 
 
-def load_row(name, runtime, precision, args) -> Optional[Row]:
-    kind = MODELS[name][0]
-    checkpoint = args.checkpoints.get(name)
-    model = None if kind in _CFG_FREE else build_model(_config(name))
+def load_row(name, runtime, precision, threads, args) -> Optional[Row]:
+    # detectors: the config's model runs the host post-processing
+    model = build_model(_config(name, args.work_dir)) if MODELS[name][
+        0] == 'detector' else None
     images = torch.rand(1, 3, SIZE, SIZE) * 255
     if runtime == 'pytorch':
         size = 0
         _reset_peak()
         base = _peak_kb()
-        module = _pytorch_module(name, precision == 'deploy', checkpoint)
+        module = _pytorch_module(name, precision == 'deploy', args)
 
         def outputs_fn(x):
             with torch.inference_mode():
@@ -255,7 +261,7 @@ def load_row(name, runtime, precision, args) -> Optional[Row]:
         size = runtimes.file_size(path)
         _reset_peak()
         base = _peak_kb()
-        outputs_fn = runtimes.load(path, num_threads=args.threads[0])
+        outputs_fn = runtimes.load(path, num_threads=threads)
     run = _end_to_end(name, outputs_fn, model)
     for _ in range(3):
         run(images)
@@ -350,13 +356,8 @@ def _cpu() -> str:
         return platform.machine()
 
 
-_work_dir = 'work_dirs/benchmark_deploy'
-
-
 def main(argv=None) -> dict:
-    global _work_dir
     args = parse_args(argv)
-    _work_dir = args.work_dir
     os.makedirs(args.work_dir, exist_ok=True)
     # glibc keeps freed memory (no page-fault artifacts, as benchmark.py)
     spec = importlib.util.spec_from_file_location(
@@ -371,13 +372,13 @@ def main(argv=None) -> dict:
             names.append(peer)
     results = []
     for threads in args.threads:
-        args.threads = [threads] + [t for t in args.threads if t != threads]
         torch.set_num_threads(threads)
         rows = []
         for name in names:
             for runtime, precision in ROWS:
                 if runtime in args.runtimes and precision in args.precisions:
-                    row = load_row(name, runtime, precision, args)
+                    row = load_row(name, runtime, precision, threads,
+                                   args)
                     if row is not None:
                         rows.append(row)
         _set_threads(rows, threads)

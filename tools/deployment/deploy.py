@@ -17,27 +17,15 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from mmvit.apis import TASKS
 from mmvit.deployment.runtimes import PRECISIONS, RUNTIMES
-from mmvit.utils.cli import run_cli
+from mmvit.utils.cli import add_export_arguments, run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file')
-    parser.add_argument(
-        'checkpoint', nargs='?', help='checkpoint (random weights without)')
+    add_export_arguments(parser, 'file to write (.onnx, .xml, .pte)')
     parser.add_argument(
         '--runtime', required=True, choices=RUNTIMES, help='target runtime')
-    parser.add_argument(
-        '--out', required=True, help='file to write (.onnx, .xml, .pte)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        required=True,
-        metavar=('H', 'W'),
-        help='input height and width (multiples of 32)')
     parser.add_argument(
         '--precision', default='fp32', choices=PRECISIONS,
         help='fp32 (default), bf16 (OpenVINO) or int8')
@@ -46,9 +34,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         type=int,
         default=64,
         help='int8: calibration images from the training split (64)')
-    parser.add_argument(
-        '--task', default='auto', choices=('auto', ) + TASKS,
-        help='what to export; auto: the config\'s model (default)')
     parser.add_argument(
         '--with-nms',
         action='store_true',

@@ -15,31 +15,15 @@ from typing import List, Optional
 
 import torch
 
-from mmvit.apis import TASKS
 from mmvit.deployment import (check_input_shape, export_config, output_diffs,
                               output_names)
 from mmvit.deployment.export import DEFAULT_OPSET, MIN_OPSET
-from mmvit.utils.cli import run_cli
+from mmvit.utils.cli import add_export_arguments, run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file')
-    parser.add_argument(
-        'checkpoint', nargs='?', help='checkpoint (random weights without)')
-    parser.add_argument('--out', required=True, help='output .onnx file')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        required=True,
-        metavar=('H', 'W'),
-        help='input height and width (multiples of 32)')
-    parser.add_argument(
-        '--task',
-        default='auto',
-        choices=('auto', ) + TASKS,
-        help='what to export; auto: the config\'s model (default)')
+    add_export_arguments(parser, 'output .onnx file')
     parser.add_argument(
         '--with-nms',
         action='store_true',
