@@ -100,19 +100,6 @@ def test_checkpoint_loads_strictly(tmp_path, configs):
         apis.build_model(cfg, checkpoint=str(tmp_path / 'none.pth'))
 
 
-def test_old_import_paths_are_the_same_objects():
-    from mmvit.deployment import onnx_export
-    from mmvit.utils import dist
-    import mmvit.utils as utils
-    for name in ('GPUExpectationWarning', 'build_runner', 'gpu_expectations',
-                 'init_cpu_process_group', 'load_config',
-                 'prepare_distributed'):
-        assert getattr(dist, name) is getattr(apis, name)
-        assert getattr(utils, name) is getattr(apis, name)
-    assert onnx_export.build_model is apis.build_model
-    assert onnx_export.load_weights is apis.load_weights
-
-
 def test_compat_apply_is_idempotent_and_installs_the_loader():
     from mmengine.runner.checkpoint import CheckpointLoader
     finders = list(sys.meta_path)

@@ -13,7 +13,7 @@ from mmengine.config import DictAction
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 
 from mmvit.apis import load_config
-from mmvit.utils import check_config
+from mmvit.preflight import check_config
 
 
 def parse_args(argv=None):

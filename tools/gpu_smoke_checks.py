@@ -22,7 +22,7 @@ train step (no peak memory), BN folding of a model with random weights and
 BN statistics. ``check-commands`` checks the commands the dry run of the
 shell script recorded: every tool exists, every config loads with the
 command's ``--cfg-options``, its data / checkpoints / class counts pass
-``mmvit.utils.check_config``, its model builds (SyncBN included), and its
+``mmvit.preflight.check_config``, its model builds (SyncBN included), and its
 hooks, loops and AMP dtype are ones mmengine accepts.
 """
 import argparse
@@ -780,7 +780,7 @@ class _Checker:
 
     # ------------------------------------------------------------- tools
     def _train_py(self, rest: List[str]) -> List[str]:
-        from mmvit.utils import check_config
+        from mmvit.preflight import check_config
         tool = _load_tool('tools/train.py')
         cfg = tool.build_config(tool.parse_args(rest))
         check_config(cfg, 'train')
@@ -793,7 +793,8 @@ class _Checker:
         return self._train_py([rest[0], '--launcher', 'pytorch'] + rest[2:])
 
     def _test_py(self, rest: List[str]) -> List[str]:
-        from mmvit.utils import check_config, load_config
+        from mmvit.apis import load_config
+        from mmvit.preflight import check_config
         args = _load_tool('tools/test.py').parse_args(rest)
         cfg = load_config(args.config, args.launcher, args.cfg_options,
                           args.work_dir)

@@ -13,7 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
 
 from mmvit.apis import build_runner, load_config, prepare_distributed
-from mmvit.utils import check_config
+from mmvit.preflight import check_config
 
 
 def parse_args(argv=None):

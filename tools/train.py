@@ -15,7 +15,8 @@ import mmvit  # noqa: F401 (compatibility fixes first)
 from mmengine.config import Config, DictAction
 
 from mmvit.apis import build_runner, load_config, prepare_distributed
-from mmvit.utils import check_config, check_training_device
+from mmvit.preflight import check_config
+from mmvit.utils import check_training_device
 
 
 def parse_args(argv=None):

@@ -1,15 +1,15 @@
 """mmvit datasets, samplers and transforms.
 
 The multi-scale sampler, its dataset wrapper and transform
-(``multiscale``), and the checked image loader and mask check (``checks``,
-``transforms``) need only mmengine and mmcv; the checked COCO dataset and
-the generated "shapes" datasets (``shapes``) build on mmdet's CocoDataset,
+(``multiscale``), and the checked image loader and mask check
+(``validation``, ``transforms``) need only mmengine and mmcv; the checked
+COCO dataset and the generated "shapes" datasets (``shapes``) build on mmdet's CocoDataset,
 mmseg's BaseSegDataset and mmpretrain's CustomDataset and are imported when
 those toolboxes are installed.
 """
 import importlib.util
 
-from . import checks, multiscale, samplers, shapes, transforms
+from . import multiscale, shapes, transforms, validation
 from .multiscale import (MultiScaleDataset, MultiScaleVariableBatchSampler,
                          SampledSizeTransform)
 from .shapes import SHAPE_CLASSES, generate_shapes_dataset

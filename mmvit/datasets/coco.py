@@ -8,8 +8,8 @@ from mmdet.datasets import CocoDataset
 from mmengine.logging import print_log
 
 from mmvit.registry import DATASETS
-from .checks import (BOX_CLIPPED, BOX_DEGENERATE, BOX_OUTSIDE, check_files,
-                     coco_box_problem, listing)
+from .validation import (BOX_CLIPPED, BOX_DEGENERATE, BOX_OUTSIDE,
+                         check_files, coco_box_problem, listing)
 
 _BOX_MESSAGES = {
     BOX_DEGENERATE: ('with a side under 1 px inside its image or an area <= 0'

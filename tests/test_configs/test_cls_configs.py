@@ -29,7 +29,7 @@ V01_WARMUP, HEAD_WARMUP = 3000, 20000
 def scale_table(cfg) -> list:
     """The table the config's sampler builds, by the sampler's own table
     function and the config's batch size."""
-    from mmvit.datasets.samplers.scale_table import build_scale_table
+    from mmvit.datasets.multiscale import build_scale_table
     loader = cfg.train_dataloader
     args = dict(loader.batch_sampler)
     assert args.pop('type') == 'mmvit.MultiScaleVariableBatchSampler'

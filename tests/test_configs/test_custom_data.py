@@ -179,7 +179,7 @@ _SHORT_RUN = [
 def _config(config: str, work_dir: str, options: list, check: bool = True):
     """``config`` as ``tools/train.py CONFIG --cfg-options ...`` builds it,
     after the same checks (``check``)."""
-    from mmvit.utils import check_config
+    from mmvit.preflight import check_config
     cfg = train_tool.build_config(
         train_tool.parse_args(
             [config, '--work-dir', work_dir, '--cfg-options', *options]))

@@ -213,7 +213,7 @@ def test_first_run_names_the_weights_to_convert(name, tmp_path, monkeypatch):
     """Without the converted ImageNet weights (and the data) the config
     stops before building anything, with the converter command."""
     from mmvit.apis import load_config
-    from mmvit.utils import check_config
+    from mmvit.preflight import check_config
     monkeypatch.chdir(tmp_path)  # the config's relative paths: all missing
     with pytest.raises(FileNotFoundError) as info:
         check_config(load_config(osp.join(CONFIGS, name)), 'train')
@@ -341,7 +341,7 @@ def _train(cfg: Config):
     accept the wiring) while recording which parameters get a gradient."""
     from mmengine.runner import Runner
 
-    from mmvit.utils import check_config
+    from mmvit.preflight import check_config
     check_config(cfg, 'train')
     runner = Runner.from_cfg(cfg)  # the model as trained (SyncBN -> BN)
     trainable = {

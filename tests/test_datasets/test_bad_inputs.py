@@ -20,9 +20,10 @@ from bad_inputs_helpers import (det_config, encode, first_line_with,
                                 truncated_jpeg, write_coco, write_voc)
 from conftest import REPO_ROOT, np_rng, parsed_config
 
-from mmvit.datasets.checks import (BOX_CLIPPED, BOX_DEGENERATE, BOX_OUTSIDE,
-                                   Reporter, check_files, coco_box_problem,
-                                   invalid_labels, jpeg_is_complete)
+from mmvit.datasets.validation import (BOX_CLIPPED, BOX_DEGENERATE,
+                                       BOX_OUTSIDE, Reporter, check_files,
+                                       coco_box_problem, invalid_labels,
+                                       jpeg_is_complete)
 
 pytest.importorskip('mmdet')
 pytest.importorskip('mmseg')

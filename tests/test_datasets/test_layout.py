@@ -1,5 +1,5 @@
-"""Issue 15 package layout: old import paths give the new objects, moved
-types build by their registered names, and the demo configs take their
+"""Package layout: each object has one home that its package exports,
+registered types build by their names, and the demo configs take their
 schedule and detection data from the new base files."""
 import importlib
 import os.path as osp
@@ -17,64 +17,44 @@ DEMO_CONFIGS = [
 ]
 DET_DEMO = 'ssdlite_mobilevit/ssdlite_mobilevit-xxs_1xb8-3e_shapes-256.py'
 
-# (old module, new module, name, toolbox it needs or None)
-MOVED = [
-    ('mmvit.datasets.samplers', 'mmvit.datasets.multiscale',
-     'MultiScaleVariableBatchSampler', None),
-    ('mmvit.datasets.samplers', 'mmvit.datasets.multiscale', 'SizedIndex',
-     None),
-    ('mmvit.datasets.samplers', 'mmvit.datasets.multiscale', 'ScaleBatch',
-     None),
-    ('mmvit.datasets.samplers', 'mmvit.datasets.multiscale',
-     'build_scale_table', None),
-    ('mmvit.datasets.samplers', 'mmvit.datasets.multiscale',
-     'min_batches_for', None),
-    ('mmvit.datasets.samplers.multi_scale_variable_batch_sampler',
-     'mmvit.datasets.multiscale.sampler', 'MultiScaleVariableBatchSampler',
-     None),
-    ('mmvit.datasets.samplers.scale_table',
-     'mmvit.datasets.multiscale.scale_table', 'build_scale_table', None),
-    ('mmvit.datasets.samplers.scale_table',
-     'mmvit.datasets.multiscale.scale_table', 'to_hw', None),
-    ('mmvit.datasets.wrappers', 'mmvit.datasets.multiscale',
-     'MultiScaleDataset', None),
-    ('mmvit.datasets', 'mmvit.datasets.multiscale', 'MultiScaleDataset',
-     None),
-    ('mmvit.datasets.transforms', 'mmvit.datasets.multiscale',
-     'SampledSizeTransform', None),
-    ('mmvit.datasets.transforms', 'mmvit.datasets.multiscale',
-     'SAMPLED_SIZE_KEY', None),
-    ('mmvit.datasets.transforms.sampled_size',
-     'mmvit.datasets.multiscale.transform', 'SampledSizeTransform', None),
+# (package, module the name lives in, name): a package exports its parts
+EXPORTED = [
+    ('mmvit.datasets.multiscale', 'mmvit.datasets.multiscale.sampler',
+     'MultiScaleVariableBatchSampler'),
+    ('mmvit.datasets.multiscale', 'mmvit.datasets.multiscale.scale_table',
+     'build_scale_table'),
+    ('mmvit.datasets', 'mmvit.datasets.multiscale.dataset',
+     'MultiScaleDataset'),
     ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
-     'generate_shapes_dataset', None),
+     'generate_shapes_dataset'),
     ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
-     'GeneratedOnFirstUse', None),
+     'GeneratedOnFirstUse'),
     ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
-     'CLS_CLASSES', None),
-    ('mmvit.datasets.shapes_detection', 'mmvit.datasets.shapes.detection',
-     'ShapesDetDataset', 'mmdet'),
-    ('mmvit.datasets.shapes_segmentation',
-     'mmvit.datasets.shapes.segmentation', 'ShapesSegDataset', 'mmseg'),
-    ('mmvit.datasets.shapes_classification',
-     'mmvit.datasets.shapes.classification', 'ShapesClsDataset',
-     'mmpretrain'),
-    ('mmvit.models.dense_heads.ssdlite_anchor_generator',
-     'mmvit.models.task_modules', 'SSDLiteAnchorGenerator', 'mmdet'),
-    ('mmvit.models.dense_heads', 'mmvit.models.task_modules',
-     'SSDLiteAnchorGenerator', 'mmdet'),
+     'CLS_CLASSES'),
 ]
 
 
-@pytest.mark.parametrize('old,new,name,toolbox', MOVED)
-def test_old_import_path_gives_the_new_object(old, new, name, toolbox):
-    if toolbox is not None:
-        pytest.importorskip(toolbox)
-    assert getattr(importlib.import_module(old), name) is getattr(
-        importlib.import_module(new), name)
+@pytest.mark.parametrize('package,module,name', EXPORTED)
+def test_package_exports_the_object_of_its_module(package, module, name):
+    assert getattr(importlib.import_module(package), name) is getattr(
+        importlib.import_module(module), name)
 
 
-def test_shapes_package_exports_what_the_old_module_did():
+@pytest.mark.parametrize('old', [
+    'mmvit.datasets.samplers', 'mmvit.datasets.wrappers',
+    'mmvit.datasets.shapes_detection', 'mmvit.datasets.checks',
+    'mmvit.datasets.transforms.sampled_size', 'mmvit.models.utils',
+    'mmvit.models.dense_heads.ssdlite_anchor_generator',
+    'mmvit.deployment.onnx_export', 'mmvit.deployment.checks',
+    'mmvit.utils.dist', 'mmvit.utils.checks'
+])
+def test_old_homes_are_gone(old):
+    """One home per object: the re-exports of earlier layouts are deleted."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(old)
+
+
+def test_shapes_package_exports_its_generator():
     from mmvit.datasets import shapes
     for name in ('SHAPE_CLASSES', 'CLS_CLASSES', 'SPLITS',
                  'GeneratedOnFirstUse', 'ensure_generated',

@@ -136,7 +136,7 @@ def _det_dataset(root, split='train', **kwargs):
     from mmengine.registry import DATASETS, DefaultScope
     from mmdet.utils import register_all_modules
 
-    import mmvit.datasets.shapes_detection  # noqa: F401 (registers it)
+    import mmvit.datasets.shapes.detection  # noqa: F401 (registers it)
     register_all_modules(init_default_scope=False)
     pipeline = [
         dict(type='LoadImageFromFile'),

@@ -16,6 +16,7 @@ import pytest
 import torch
 from conftest import (SEED, load_tool, np_rng, parsed_config, randomize_norms,
                       torch_generator)
+from doc_helpers import command_lines
 from numerics import ARGMAX_FLIP_FRACTION, REL, assert_close
 
 import planted
@@ -344,18 +345,17 @@ def test_cli_classifier_end_to_end(tmp_path, capsys):
 
 
 def _readme_export_commands():
-    with open(osp.join(REPO_ROOT, 'README.md'), encoding='utf-8') as f:
-        lines = f.read().splitlines()
+    # docs/en/user_guides/fast_inference.md (wherever the docs keep them)
     return [
-        shlex.split(line)[2:] for line in lines
-        if line.startswith('python tools/deployment/export_onnx.py ')
+        shlex.split(line)[2:]
+        for line in command_lines('python tools/deployment/export_onnx.py ')
     ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('argv', _readme_export_commands())
 def test_readme_export_command(argv, tmp_path, monkeypatch):
-    """README's export commands as written, with a checkpoint of random
+    """The docs' export commands as written, with a checkpoint of random
     weights (BN statistics too) at the path they name, run from a scratch
     directory; an NMS export verifies on planted detections (with random
     weights, near-tied scores could be kept in either order)."""
@@ -402,39 +402,3 @@ def test_output_helpers_accept_tensors_that_require_grad(detector_onnx):
     assert [o.shape[0] for o in outputs] == [2, 2]
     diffs = output_diffs(wrapper, path, images)
     assert all(relative <= REL for _, relative in diffs), diffs
-
-
-# ------------------------------------------------ the old import path
-# where each public name of the former single module lives now (issue 15)
-OLD_NAMES = dict(
-    apis=('TASKS', 'build_model', 'load_weights'),
-    checks=('max_abs_diff', 'max_tensor_rank', 'opset_version', 'output_diffs',
-            'run_onnxruntime', 'tensor_ranks'),
-    export=('DEFAULT_OPSET', 'MIN_OPSET', 'export_config', 'export_onnx'),
-    fuse=('switch_to_deploy', ),
-    nms_op=('nms_mask', ),
-    wrappers=('MIN_SIZE', 'SIZE_DIVISOR', 'BackboneExportWrapper',
-              'ClassifierExportWrapper', 'DetectorExportWrapper', 'Preprocess',
-              'SegmentorExportWrapper', 'check_float32', 'check_input_shape',
-              'model_device', 'output_names', 'wrap_model'))
-
-
-def test_onnx_export_reexports_the_new_homes():
-    """``mmvit.deployment.onnx_export`` (kept for one release) gives every
-    name it had as the very object of its new module, and nothing else."""
-    import importlib
-
-    from mmvit import apis
-    from mmvit.deployment import onnx_export
-    from mmvit.deployment.onnx_export import infer_task
-    from mmvit.deployment.onnx_export import wrap_model as old_wrap_model
-    assert old_wrap_model is wrap_model
-    assert infer_task is apis.model_task
-    expected = {'infer_task'}
-    for module, names in OLD_NAMES.items():
-        home = apis if module == 'apis' else importlib.import_module(
-            f'mmvit.deployment.{module}')
-        for name in names:
-            assert getattr(onnx_export, name) is getattr(home, name), name
-        expected.update(names)
-    assert set(onnx_export.__all__) == expected

@@ -338,7 +338,7 @@ def test_training_step_on_a_voc_config_reduces_the_loss():
 
 def test_shapes_config_matches_the_generated_dataset():
     from mmvit.datasets.shapes import SHAPE_CLASSES
-    from mmvit.datasets.shapes_segmentation import ShapesSegDataset
+    from mmvit.datasets.shapes import ShapesSegDataset
     assert ShapesSegDataset.METAINFO['classes'] == ('background',
                                                     *SHAPE_CLASSES)
     names = [n for n in ALL_CONFIGS if 'shapes' in n]

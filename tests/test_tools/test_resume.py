@@ -34,7 +34,7 @@ from multiscale_train_helpers import (SizeRecorder, make_image_folder,
 from mmvit.compat import install_checkpoint_loader, load_local_checkpoint
 from mmvit.datasets.multiscale import (MultiScaleVariableBatchSampler,
                                      build_scale_table, min_batches_for)
-from mmvit.utils import build_runner, load_config
+from mmvit.apis import build_runner, load_config
 
 HERE = osp.dirname(osp.abspath(__file__))
 REPO_ROOT = osp.dirname(osp.dirname(HERE))

@@ -141,7 +141,7 @@ def test_voc_recipe_runs_on_a_tiny_voc_tree(tmp_path):
 
 def test_shapes_seg_dataset_generates_missing_data(tmp_path):
     from mmvit.datasets.shapes import SHAPE_CLASSES
-    from mmvit.datasets.shapes_segmentation import ShapesSegDataset
+    from mmvit.datasets.shapes import ShapesSegDataset
     root = str(tmp_path / 'shapes')
     args = dict(
         data_root=root,

@@ -15,7 +15,8 @@ from conftest import load_tool, parsed_config
 from mmvit.models import MobileViT
 from mmvit.models.dense_heads import SSDLiteHead
 from mmvit.models.necks import SSDLiteNeck
-from mmvit.utils import check_config, load_config
+from mmvit.apis import load_config
+from mmvit.preflight import check_config
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')

@@ -12,10 +12,10 @@ from conftest import load_tool
 from mmengine.config import Config
 
 import mmvit.utils.device as device_module
-from mmvit.utils import (DeterministicCUDAWarning, GPUExpectationWarning,
-                         check_mmcv_cuda_ops, check_training_device,
-                         gpu_expectations, load_config, prepare_distributed,
-                         training_device)
+from mmvit.apis import (GPUExpectationWarning, gpu_expectations, load_config,
+                        prepare_distributed)
+from mmvit.utils import (DeterministicCUDAWarning, check_mmcv_cuda_ops,
+                         check_training_device, training_device)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO_ROOT, 'configs')

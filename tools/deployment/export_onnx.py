@@ -17,7 +17,7 @@ import torch
 
 from mmvit.deployment import (check_input_shape, export_config, output_diffs,
                               output_names)
-from mmvit.deployment.export import DEFAULT_OPSET, MIN_OPSET
+from mmvit.deployment.onnx_graph import DEFAULT_OPSET, MIN_OPSET
 from mmvit.utils.cli import add_export_arguments, run_cli
 
 

@@ -10,7 +10,7 @@ from mmcv.transforms import LoadImageFromFile
 from PIL import Image
 
 from mmvit.registry import TRANSFORMS
-from ..checks import Reporter, jpeg_is_complete
+from ..validation import Reporter, jpeg_is_complete
 
 # PIL modes that carry an alpha channel ('PA': a palette with transparency).
 _ALPHA_MODES = {'RGBA', 'RGBa', 'LA', 'La', 'PA'}
@@ -73,7 +73,7 @@ class LoadImageFromFileChecked(LoadImageFromFile):
     training dataset draws another sample; a test-mode dataset stops.
     Warnings and notes are logged once per file and at most
     ``report_limit`` per kind and process (see
-    :class:`mmvit.datasets.checks.Reporter`).
+    :class:`mmvit.datasets.validation.Reporter`).
 
     Args:
         to_float32 (bool): Return a float32 image. Defaults to False.

@@ -5,7 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmvit.registry import TRANSFORMS
-from ..checks import Reporter, invalid_labels
+from ..validation import Reporter, invalid_labels
 
 _INVALID_LABEL_MODES = ('error', 'ignore')
 

@@ -27,7 +27,7 @@ def check(precision: str, with_nms: bool = False) -> None:
 
 def export(wrapper, out: str, input_shape: Sequence[int], precision: str,
            calibration: List[Tensor] = ()) -> dict:
-    from ..export import export_onnx
+    from ..onnx_graph import export_onnx
     if precision == 'fp32':
         export_onnx(wrapper, out, tuple(input_shape))
         return dict(quantized_ops=0)

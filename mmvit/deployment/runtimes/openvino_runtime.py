@@ -51,7 +51,7 @@ def check(precision: str, with_nms: bool = False) -> None:
 
 def export(wrapper, out: str, input_shape: Sequence[int], precision: str,
            calibration: List[Tensor] = ()) -> dict:
-    from ..export import export_onnx
+    from ..onnx_graph import export_onnx
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = osp.join(tmp, 'model.onnx')
         export_onnx(wrapper, onnx_path, tuple(input_shape))

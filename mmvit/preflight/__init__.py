@@ -26,7 +26,7 @@ from typing import Iterator, List, Optional, Tuple
 from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS
 
-from mmvit.datasets.checks import is_local_path
+from mmvit.datasets.validation import is_local_path
 
 # The loops mmengine's Runner builds for a command, as (dataloader,
 # evaluator, loop) keys; a loop is built only when all its keys are set.

@@ -14,8 +14,9 @@ stored inside the ``.onnx`` file.
 :func:`export_config` is what ``tools/deployment/export_onnx.py`` runs:
 build the model of a config (:func:`mmvit.apis.build_model`), wrap it
 (:mod:`mmvit.deployment.wrappers`), fold the BatchNorms of a copy
-(:mod:`mmvit.deployment.fuse`), export it and check the graph
-(:mod:`mmvit.deployment.checks`).
+(:mod:`mmvit.deployment.fuse`), export it and check the graph: its opset
+and its tensor ranks (:func:`max_tensor_rank` holds it to rank 5, CoreML's
+limit). Its outputs against PyTorch: :mod:`mmvit.deployment.parity`.
 """
 import copy
 import warnings
@@ -25,7 +26,6 @@ import torch
 import torch.nn as nn
 
 from mmvit.apis import build_model, model_task
-from .checks import max_tensor_rank, opset_version
 from .fuse import switch_to_deploy
 from .nms_op import ONNX_TRANSLATIONS
 from .wrappers import (check_float32, check_input_shape, model_device,
@@ -33,6 +33,69 @@ from .wrappers import (check_float32, check_input_shape, model_device,
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 17
+
+
+def _load(model_or_path):
+    import onnx
+    if isinstance(model_or_path,
+                  (str, bytes)) or hasattr(model_or_path, '__fspath__'):
+        return onnx.load(model_or_path)
+    return model_or_path
+
+
+def opset_version(model_or_path) -> int:
+    """The default-domain opset of an ONNX model."""
+    model = _load(model_or_path)
+    return max(
+        o.version for o in model.opset_import if o.domain in ('', 'ai.onnx'))
+
+
+def tensor_ranks(model_or_path) -> Dict[str, Tuple[str, int]]:
+    """``{tensor: (producing op, rank)}`` for every node output whose rank
+    ONNX shape inference knows; a Reshape's rank is also read off the
+    length of its static target shape."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.shape_inference.infer_shapes(_load(model_or_path))
+    graph = model.graph
+    rank = {}
+    for value in list(graph.value_info) + list(graph.output) + list(
+            graph.input):
+        tensor_type = value.type.tensor_type
+        if tensor_type.HasField('shape'):
+            rank[value.name] = len(tensor_type.shape.dim)
+    static_shapes = {
+        init.name: numpy_helper.to_array(init)
+        for init in graph.initializer
+    }
+    for node in graph.node:
+        if node.op_type == 'Constant':
+            for attr in node.attribute:
+                if attr.name == 'value':
+                    static_shapes[node.output[0]] = numpy_helper.to_array(
+                        attr.t)
+    ranks = {}
+    for node in graph.node:
+        for out in node.output:
+            if out in rank:
+                ranks[out] = (node.op_type, rank[out])
+        if node.op_type == 'Reshape' and node.input[1] in static_shapes:
+            target = len(static_shapes[node.input[1]].reshape(-1))
+            prev = ranks.get(node.output[0], (node.op_type, 0))[1]
+            ranks[node.output[0]] = (node.op_type, max(prev, target))
+    return ranks
+
+
+def max_tensor_rank(model_or_path, limit: Optional[int] = 5) -> int:
+    """The highest tensor rank in the graph; raises ``ValueError`` naming
+    the ops when it exceeds ``limit`` (5: the CoreML blocker)."""
+    ranks = tensor_ranks(model_or_path)
+    highest = max((r for _, r in ranks.values()), default=0)
+    if limit is not None and highest > limit:
+        bad = sorted({(op, r) for op, r in ranks.values() if r > limit})
+        raise ValueError(f'the graph has tensors of rank > {limit}: '
+                         f'{bad} (op, rank)')
+    return highest
 
 
 def export_onnx(wrapper: nn.Module,
