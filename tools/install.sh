@@ -93,6 +93,9 @@ fi
 "${PIP[@]}" install -q "${C[@]}" openvino==2026.4.1 nncf==3.4.0
 "${PIP[@]}" install -q "${C[@]}" --no-deps executorch==1.5.1 torchao==0.18.0
 "${PIP[@]}" install -q "${C[@]}" flatbuffers==25.12.19 ruamel.yaml==0.19.1
+# The docs (docs/en: Sphinx + myst-parser, no theme package; tests/test_docs.py builds
+#    them with warnings as errors).
+"${PIP[@]}" install -q "${C[@]}" sphinx==9.0.4 myst-parser==5.2.0
 "${PIP[@]}" install -q "${C[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 # 7) make stock OpenMMLab entry points (e.g. mmdet's browse_dataset, which imports
@@ -102,6 +105,7 @@ SITE=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 echo 'import mmvit.compat as _c; _c.install_torchvision_hook()' > "$SITE/mmvit_compat.pth"
 
 "$VENV/bin/python" -c 'import mmvit, mmcv.ops, mmdet.models, mmseg.models, mmpretrain.models; print("mmvit", mmvit.__version__, "ready")'
+"$VENV/bin/python" -c 'import sphinx, myst_parser; print("sphinx", sphinx.__version__, "+ myst-parser", myst_parser.__version__, "ready")'
 "$VENV/bin/python" -c 'import openvino, nncf, executorch.runtime, executorch.backends.xnnpack.partition.xnnpack_partitioner; print("deployment runtimes ready")'
 fingerprint > "$STAMP"
 log "done: activate with  source $VENV/bin/activate"

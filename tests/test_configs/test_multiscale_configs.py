@@ -1,7 +1,8 @@
 """The multi-scale detection and segmentation configs are their fixed-size
-configs with exactly the sampler switch (README, "Multi-scale variable-batch
-sampler"): the resize / crop at the sampled size, the dataset wrapper, the
-batch sampler, segmentation's batch padding and the mid-epoch resume hook.
+configs with exactly the sampler switch (the sampler guide,
+docs/en/advanced_guides/multiscale_sampler.md): the resize / crop at the
+sampled size, the dataset wrapper, the batch sampler, segmentation's batch
+padding and the mid-epoch resume hook.
 Training them on generated data: tests/test_tools/test_sampler_dist.py."""
 import os.path as osp
 

@@ -1,5 +1,6 @@
-"""README's multi-GPU commands, run with 2 CPU processes (gloo): torchrun
-through tools/dist_train.sh and tools/dist_test.sh, mmengine's launcher."""
+"""The multi-GPU commands (docs/en/user_guides/multi_gpu.md), run with 2
+CPU processes (gloo): torchrun through tools/dist_train.sh and
+tools/dist_test.sh, mmengine's launcher."""
 import glob
 import json
 import os

@@ -133,7 +133,7 @@ def test_pickled_code_is_never_executed(tmp_path):
 
 
 def test_converted_checkpoint_initialises_a_dense_backbone(tmp_path):
-    """The README's way: a converted classifier initialises the backbone of a
+    """The docs' way: a converted classifier initialises the backbone of a
     detector / segmentor through init_cfg with prefix='backbone.'."""
     from mmpretrain.models.backbones import MobileViT as Reference
 

@@ -202,8 +202,8 @@ def test_two_process_gloo_training_has_equal_iterations(
         assert shards[0] | shards[1] == set(range(NUM_IMAGES))
 
 
-# The multi-scale detection and segmentation configs (the README points at
-# them), trained on a small generated dataset at small sizes: everything
+# The multi-scale detection and segmentation configs (the sampler guide points
+# at them), trained on a small generated dataset at small sizes: everything
 # else (pipeline, dataset wrapper, sampler, model) is the config's.
 MULTISCALE_CONFIGS = {
     'det': 'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-ms-200e_coco.py',
