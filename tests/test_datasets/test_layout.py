@@ -27,9 +27,9 @@ EXPORTED = [
      'MultiScaleDataset'),
     ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
      'generate_shapes_dataset'),
-    ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
+    ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.first_use',
      'GeneratedOnFirstUse'),
-    ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.generator',
+    ('mmvit.datasets.shapes', 'mmvit.datasets.shapes.cls_generator',
      'CLS_CLASSES'),
 ]
 

@@ -1,13 +1,11 @@
 """The generated shapes classification set as an mmpretrain dataset (needs
 mmpretrain): the demo's ImageNet, for pretraining the backbone that the
 shapes detection and segmentation demos fine-tune."""
-from typing import List
-
 from mmpretrain.datasets import CustomDataset
 
 from mmvit.registry import DATASETS
-from .generator import (CLS_CLASSES, GeneratedOnFirstUse,
-                     ensure_shapes_classification)
+from .cls_generator import CLS_CLASSES, ensure_shapes_classification
+from .first_use import GeneratedOnFirstUse
 
 
 @DATASETS.register_module()
@@ -22,25 +20,11 @@ class ShapesClsDataset(GeneratedOnFirstUse, CustomDataset):
 
     Args:
         ann_file (str): ``meta/train.txt`` or ``meta/val.txt``.
-        generate (bool): Generate the data if missing. Defaults to True.
-        num_train (int): Training images to generate. Defaults to 4800.
-        num_val (int): Validation images to generate. Defaults to 400.
-        seed (int): Generation seed. Defaults to 0.
+        generate, num_train, num_val, seed: see
+            :class:`~mmvit.datasets.shapes.GeneratedOnFirstUse`.
         **kwargs: :class:`CustomDataset` arguments (``data_root``,
             ``data_prefix``, ``pipeline``, ...).
     """
     METAINFO = dict(classes=CLS_CLASSES)
-
-    def __init__(self,
-                 ann_file: str,
-                 generate: bool = True,
-                 num_train: int = 4800,
-                 num_val: int = 400,
-                 seed: int = 0,
-                 **kwargs) -> None:
-        self._set_generation(generate, num_train, num_val, seed)
-        super().__init__(ann_file=ann_file, **kwargs)
-
-    def load_data_list(self) -> List[dict]:
-        self._ensure_generated(ensure_shapes_classification)
-        return super().load_data_list()
+    ENSURE = staticmethod(ensure_shapes_classification)
+    NUM_IMAGES = (4800, 400)

@@ -12,20 +12,19 @@
                                         k = class k, 255 = thin ignore border)
     ROOT/splits/{train,val}.txt         image stems, one per line
 
-``generate_shapes_classification`` writes the classification set the demo
-pretrains on (one shape or none per image, mmpretrain's annotation-file
-layout). Only numpy and OpenCV are needed; nothing here imports mmdet, mmseg
-or mmpretrain.
+The classification set the demo pretrains on is written by
+:mod:`.cls_generator` with the same drawing. Only numpy and OpenCV are
+needed; nothing here imports mmdet, mmseg or mmpretrain.
 """
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
+
+from .first_use import ensure_generated
 
 SHAPE_CLASSES = ('rectangle', 'ellipse', 'triangle')
 SPLITS = ('train', 'val')
@@ -272,48 +271,22 @@ def generate_shapes_dataset(root: str,
         num_val (int): Validation images. Defaults to 200.
         seed (int): Random seed. Defaults to 0.
     """
+    write_splits(root, ('annotations', 'splits'), _write_split, num_train,
+                 num_val, seed)
+
+
+def write_splits(root: str, folders: Tuple[str, ...],
+                 write_split: Callable[[str, str, int, int], None],
+                 num_train: int, num_val: int, seed: int) -> None:
+    """Make ``folders`` under ``root`` and write the train and val splits
+    with ``write_split(root, split, num_images, seed)``."""
     if num_train < 0 or num_val < 0:
         raise ValueError(f'image counts must be >= 0, got num_train='
                          f'{num_train}, num_val={num_val}')
-    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-    os.makedirs(osp.join(root, 'splits'), exist_ok=True)
-    _write_split(root, 'train', num_train, seed)
-    _write_split(root, 'val', num_val, seed)
-
-
-def ensure_generated(root: str, marker: str, generate: Callable[..., None],
-                     **kwargs) -> bool:
-    """Run ``generate(root, **kwargs)`` unless ``root/marker`` exists.
-
-    Safe when several processes (e.g. distributed ranks) call it at once:
-    each writes to a private directory and the first to finish renames it to
-    ``root``.
-
-    Returns:
-        bool: True if this call generated the data.
-    """
-    marker = osp.join(root, marker)
-    if osp.exists(marker):
-        return False
-    if osp.exists(root) and os.listdir(root):
-        raise FileExistsError(
-            f'{root} exists but has no {marker}; remove it or generate the '
-            f'data with tools/dataset_converters/generate_shapes.py')
-    parent = osp.dirname(osp.abspath(root))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix='.shapes-', dir=parent)
-    try:
-        generate(tmp, **kwargs)
-        try:
-            os.rename(tmp, root)  # atomic; replaces an empty directory
-        except OSError:
-            if not osp.exists(marker):
-                raise
-            return False  # another process finished first
-    finally:
-        if osp.exists(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
-    return True
+    for folder in folders:
+        os.makedirs(osp.join(root, folder), exist_ok=True)
+    for split, num_images in zip(SPLITS, (num_train, num_val)):
+        write_split(root, split, num_images, seed)
 
 
 def ensure_shapes_dataset(root: str,
@@ -329,120 +302,3 @@ def ensure_shapes_dataset(root: str,
         num_train=num_train,
         num_val=num_val,
         seed=seed)
-
-
-# --------------------------------------------------------------------------
-# The classification set (the demo's ImageNet)
-# --------------------------------------------------------------------------
-CLS_CLASSES = SHAPE_CLASSES + ('background', )
-_CLS_SIZE_RANGE = (112, 256)  # image height / width in pixels
-_CLS_OBJ_SCALE = (0.3, 0.85)  # object size as a fraction of the short side
-
-
-def render_classification_image(
-        rng: np.random.Generator) -> Tuple[np.ndarray, int]:
-    """One BGR uint8 image showing one shape, or none (``background``: the
-    first thing a detector must tell apart), and its index into
-    :data:`CLS_CLASSES`."""
-    h, w = (int(v) for v in rng.integers(*_CLS_SIZE_RANGE, size=2))
-    img = _texture(rng, h, w)
-    label = int(rng.integers(len(CLS_CLASSES)))
-    if CLS_CLASSES[label] != 'background':
-        size = rng.uniform(*_CLS_OBJ_SCALE) * min(h, w)
-        aspect = rng.uniform(0.6, 1.6)
-        half_w = min(size * np.sqrt(aspect) / 2, w / 2 - 2)
-        half_h = min(size / np.sqrt(aspect) / 2, h / 2 - 2)
-        cx = rng.uniform(half_w + 1, w - half_w - 1)
-        cy = rng.uniform(half_h + 1, h - half_h - 1)
-        mask = _rasterize(
-            _shape_polygon(rng, label + 1, cx, cy, half_w, half_h), h, w)
-        shade = rng.uniform(0.8, 1.0, size=(h, w, 1))
-        img = np.where(mask[..., None] > 0,
-                       np.array(_color(rng)) * shade, img)
-    return img.astype(np.uint8), label
-
-
-def _write_classification_split(root: str, split: str, num_images: int,
-                                seed: int) -> None:
-    for name in CLS_CLASSES:
-        os.makedirs(osp.join(root, split, name), exist_ok=True)
-    lines = []
-    for index in range(num_images):
-        # one stream per image, apart from the detection images' streams
-        rng = np.random.default_rng(
-            [seed, len(SPLITS) + SPLITS.index(split), index])
-        img, label = render_classification_image(rng)
-        path = f'{CLS_CLASSES[label]}/{index:06d}.jpg'
-        cv2.imwrite(
-            osp.join(root, split, path), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        lines.append(f'{path} {label}')
-    with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-
-
-def generate_shapes_classification(root: str,
-                                   num_train: int = 4800,
-                                   num_val: int = 400,
-                                   seed: int = 0) -> None:
-    """Write the classification set under ``root``, in mmpretrain's
-    annotation-file layout (as ImageNet's)::
-
-        ROOT/{train,val}/<class>/*.jpg   mixed sizes, one shape or none
-        ROOT/meta/{train,val}.txt        "<class>/<stem>.jpg <label>" lines
-
-    The result depends only on the arguments.
-    """
-    if num_train < 0 or num_val < 0:
-        raise ValueError(f'image counts must be >= 0, got num_train='
-                         f'{num_train}, num_val={num_val}')
-    os.makedirs(osp.join(root, 'meta'), exist_ok=True)
-    _write_classification_split(root, 'train', num_train, seed)
-    _write_classification_split(root, 'val', num_val, seed)
-
-
-def ensure_shapes_classification(root: str,
-                                 num_train: int = 4800,
-                                 num_val: int = 400,
-                                 seed: int = 0) -> bool:
-    """Generate the classification set at ``root`` unless it exists (see
-    :func:`ensure_generated`)."""
-    return ensure_generated(
-        root,
-        osp.join('meta', 'val.txt'),
-        generate_shapes_classification,
-        num_train=num_train,
-        num_val=num_val,
-        seed=seed)
-
-
-class GeneratedOnFirstUse:
-    """Mixin for datasets over the shapes data: before the annotation file
-    is read, generate the data under ``data_root`` if it is missing.
-
-    Put it before the toolbox's dataset class; call :meth:`_set_generation`
-    in ``__init__`` before ``super().__init__`` and :meth:`_ensure_generated`
-    at the top of ``load_data_list``.
-    """
-
-    def _set_generation(self, generate: bool, num_train: int, num_val: int,
-                        seed: int) -> None:
-        self.generate = generate
-        self.generate_kwargs = dict(
-            num_train=num_train, num_val=num_val, seed=seed)
-
-    def _ensure_generated(
-            self, ensure: Callable[..., bool] = ensure_shapes_dataset) -> None:
-        """Generate the data with ``ensure(root, **generate_kwargs)`` unless
-        ``ann_file`` exists."""
-        if not self.ann_file:
-            raise ValueError(f'{type(self).__name__} needs `ann_file`')
-        if osp.isfile(self.ann_file):
-            return
-        if not self.generate:
-            raise FileNotFoundError(
-                f'{self.ann_file} not found; generate the data with '
-                'tools/dataset_converters/generate_shapes.py or set '
-                'generate=True')
-        root = self.data_root or osp.dirname(
-            osp.dirname(osp.abspath(self.ann_file)))
-        ensure(root, **self.generate_kwargs)

@@ -1,10 +1,9 @@
 """The generated shapes dataset as an mmseg dataset (needs mmseg)."""
-from typing import List
-
 from mmseg.datasets import BaseSegDataset
 
 from mmvit.registry import DATASETS
-from .generator import SHAPE_CLASSES, GeneratedOnFirstUse
+from .first_use import GeneratedOnFirstUse
+from .generator import SHAPE_CLASSES, ensure_shapes_dataset
 
 
 @DATASETS.register_module()
@@ -21,27 +20,13 @@ class ShapesSegDataset(GeneratedOnFirstUse, BaseSegDataset):
 
     Args:
         ann_file (str): Split file of image stems, e.g. ``splits/train.txt``.
-        generate (bool): Generate the data if missing. Defaults to True.
-        num_train (int): Training images to generate. Defaults to 2400.
-        num_val (int): Validation images to generate. Defaults to 200.
-        seed (int): Generation seed. Defaults to 0.
+        generate, num_train, num_val, seed: see
+            :class:`~mmvit.datasets.shapes.GeneratedOnFirstUse`.
         **kwargs: :class:`BaseSegDataset` arguments (``data_root``,
             ``data_prefix``, ``pipeline``, ...).
     """
     METAINFO = dict(
         classes=('background', *SHAPE_CLASSES),
         palette=[[0, 0, 0], [220, 20, 60], [0, 130, 60], [30, 60, 220]])
-
-    def __init__(self,
-                 ann_file: str,
-                 generate: bool = True,
-                 num_train: int = 2400,
-                 num_val: int = 200,
-                 seed: int = 0,
-                 **kwargs) -> None:
-        self._set_generation(generate, num_train, num_val, seed)
-        super().__init__(ann_file=ann_file, **kwargs)
-
-    def load_data_list(self) -> List[dict]:
-        self._ensure_generated()
-        return super().load_data_list()
+    ENSURE = staticmethod(ensure_shapes_dataset)
+    NUM_IMAGES = (2400, 200)
