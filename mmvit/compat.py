@@ -23,8 +23,8 @@ here edits installed packages.
   checkpoints you trust that hold other types.
 * mmdet 3.3's ``SSDHead`` never sets ``loss_cls``, which its own
   ``predict`` path reads (``AttributeError``): mmdet's SSD / SSDLite models
-  (the demo's peer) train but cannot test. ``patch_mmdet_ssd_head`` gives the
-  class ``loss_cls = None`` (what mmvit's SSDLite head sets), right after
+  (the demo's peer) and mmvit's SSDLite head train but cannot test.
+  ``patch_mmdet_ssd_head`` gives the class ``loss_cls = None`` right after
   ``mmdet.models.dense_heads`` is imported.
 * mmdet's ``analyze_results.py`` rebuilds a test pipeline from the loading
   steps of the training pipeline, found by exact class, so mmvit's

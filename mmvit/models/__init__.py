@@ -3,7 +3,6 @@ toolbox (mmpretrain, mmdet, mmseg) and are imported when it is installed."""
 import importlib
 import importlib.util
 
-from .. import compat
 from . import backbones, layers
 from .backbones import MobileViT, MobileViTv2
 
@@ -20,7 +19,5 @@ for _name, _toolbox in _OPTIONAL.items():
     if (importlib.util.find_spec(_toolbox) is not None
             and importlib.util.find_spec(f'{__name__}.{_name}') is not None):
         importlib.import_module(f'.{_name}', __name__)
-
-compat.install_checkpoint_loader()
 
 __all__ = ['backbones', 'layers', 'MobileViT', 'MobileViTv2']

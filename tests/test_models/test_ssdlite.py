@@ -19,10 +19,9 @@ from mmdet.structures import DetDataSample  # noqa: E402
 from mmdet.utils import register_all_modules  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
 
-from mmvit.models.dense_heads import (
-    SSDLiteAnchorGenerator,  # noqa: E402
-    SSDLiteHead)
+from mmvit.models.dense_heads import SSDLiteHead  # noqa: E402
 from mmvit.models.necks import SSDLiteNeck  # noqa: E402
+from mmvit.models.task_modules import SSDLiteAnchorGenerator  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')

@@ -12,6 +12,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvit.registry import MODELS
+from ..necks.ssdlite_neck import check_in_channels
 
 
 @MODELS.register_module()
@@ -30,10 +31,9 @@ class SSDLiteHead(SSDHead):
 
     What differs from mmdet's ``SSDHead`` (and why this subclass exists):
     the projection and the *shared* depthwise conv (mmdet gives boxes and
-    classes a depthwise conv each and activates it), ``loss_cls = None``
-    (mmdet 3.3.0's ``SSDHead`` never sets it and its ``predict`` then fails),
-    and the loss normaliser is at least 1 (mmdet divides by the number of
-    positives, NaN for a batch without objects; cvnets clamps it to 1).
+    classes a depthwise conv each and activates it) and the loss normaliser
+    is at least 1 (mmdet divides by the number of positives, NaN for a batch
+    without objects; cvnets clamps it to 1).
 
     Anchors, box coding, max-IoU assignment, hard-negative mining (CE on
     positives and the ``neg_pos_ratio`` hardest negatives), smooth-L1 and
@@ -133,8 +133,6 @@ class SSDLiteHead(SSDHead):
                 f'bbox_head.in_channels has {num_levels} '
                 f'{tuple(in_channels)}; give the anchor generator one '
                 'output_strides / ratios entry per neck output')
-        # mmdet 3.3.0 SSDHead never sets it; BaseDenseHead.predict reads it
-        self.loss_cls = None
 
     def _init_layers(self) -> None:
         """Build the per-level projections and predictors."""
@@ -170,13 +168,8 @@ class SSDLiteHead(SSDHead):
     def forward(self, x: Tuple[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:
         """Class scores ``[B, A * (C + 1), H, W]`` and box deltas
         ``[B, A * 4, H, W]`` for every level."""
-        got = tuple(feat.shape[1] for feat in x)
-        if got != self.in_channels:
-            raise ValueError(
-                f'SSDLiteHead expects {len(self.in_channels)} levels of '
-                f'{self.in_channels} channels (bbox_head.in_channels), got '
-                f'{len(got)} levels of {got} channels from the neck; set '
-                "model.bbox_head.in_channels to the neck's out_channels")
+        check_in_channels(x, self.in_channels, 'SSDLiteHead', 'bbox_head',
+                          'neck')
         cls_scores, bbox_preds = [], []
         for feat, proj, dw, cls_conv, reg_conv in zip(x, self.proj_convs,
                                                       self.dw_convs,

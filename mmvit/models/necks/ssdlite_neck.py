@@ -10,6 +10,20 @@ from mmvit.registry import MODELS
 from ..layers import check_batch_norm_batch
 
 
+def check_in_channels(inputs: Sequence[Tensor], expected: Tuple[int, ...],
+                      owner: str, key: str, source: str) -> None:
+    """Refuse ``inputs`` whose number or channels differ from the
+    ``model.<key>.in_channels`` = ``expected`` of ``owner``, naming the fix:
+    the ``source`` module's ``out_channels``."""
+    got = tuple(x.shape[1] for x in inputs)
+    if got != tuple(expected):
+        raise ValueError(
+            f'{owner} expects {len(expected)} maps of {tuple(expected)} '
+            f'channels ({key}.in_channels), got {len(got)} maps of {got} '
+            f'channels from the {source}; set model.{key}.in_channels to '
+            f"the {source}'s out_channels")
+
+
 @MODELS.register_module()
 class SSDLiteNeck(BaseModule):
     """Adds cvnets' extra SSDLite levels to the backbone maps.
@@ -102,14 +116,9 @@ class SSDLiteNeck(BaseModule):
             () if global_channels is None else (global_channels, ))
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        got = tuple(x.shape[1] for x in inputs)
-        if got != self.in_channels:
-            # else a conv fails deep inside, or extra maps are ignored
-            raise ValueError(
-                f'SSDLiteNeck expects {len(self.in_channels)} maps of '
-                f'{self.in_channels} channels (neck.in_channels), got '
-                f'{len(got)} maps of {got} channels from the backbone; set '
-                "model.neck.in_channels to the backbone's out_channels")
+        # else a conv fails deep inside, or extra maps are ignored
+        check_in_channels(inputs, self.in_channels, 'SSDLiteNeck', 'neck',
+                          'backbone')
         outs = list(inputs)
         x = outs[-1]
         # else torch fails deep inside BN on the 1x1 levels
