@@ -158,6 +158,22 @@ def patch_mmdet_ssd_head() -> None:
         SSDHead.loss_cls = None
 
 
+def _replace(owner, name: str, make_fixed) -> None:
+    """``owner.name = make_fixed(original)`` (a module's function or a
+    class's method), marked so a second call changes nothing; a package that
+    re-exports the original gets the fixed one too."""
+    original = getattr(owner, name)
+    if getattr(original, '_mmvit_fix', False):
+        return
+    fixed = functools.wraps(original)(make_fixed(original))
+    fixed._mmvit_fix = True
+    setattr(owner, name, fixed)
+    package = sys.modules.get(
+        getattr(owner, '__name__', '').rpartition('.')[0])
+    if getattr(package, name, None) is original:
+        setattr(package, name, fixed)
+
+
 def patch_mmdet_loading_pipeline() -> None:
     """``mmdet.datasets.get_loading_pipeline`` keeps the steps whose class is
     mmcv's ``LoadImageFromFile``, mmdet's ``LoadAnnotations`` or a subclass
@@ -165,32 +181,29 @@ def patch_mmdet_loading_pipeline() -> None:
     from mmcv.transforms import LoadImageFromFile
     from mmdet.datasets.transforms import LoadAnnotations
     from mmdet.registry import TRANSFORMS
-    utils = importlib.import_module('mmdet.datasets.utils')
-    original = utils.get_loading_pipeline
-    if getattr(original, '_mmvit_fix', False):
-        return
 
-    @functools.wraps(original)
-    def get_loading_pipeline(pipeline):
-        loading = []
-        for step in pipeline:
-            cls = step['type']
-            if not isinstance(cls, type):
-                cls = TRANSFORMS.get(cls)
-            if isinstance(cls, type) and issubclass(
-                    cls, (LoadImageFromFile, LoadAnnotations)):
-                loading.append(step)
-        # mmdet's check and message (one image loader, one annotation one)
-        assert len(loading) == 2, (
-            'The data pipeline in your config file must include loading '
-            'image and annotations related pipeline.')
-        return loading
+    def make_fixed(original):
 
-    get_loading_pipeline._mmvit_fix = True
-    utils.get_loading_pipeline = get_loading_pipeline
-    package = sys.modules.get('mmdet.datasets')
-    if getattr(package, 'get_loading_pipeline', None) is original:
-        package.get_loading_pipeline = get_loading_pipeline
+        def get_loading_pipeline(pipeline):
+            loading = []
+            for step in pipeline:
+                cls = step['type']
+                if not isinstance(cls, type):
+                    cls = TRANSFORMS.get(cls)
+                if isinstance(cls, type) and issubclass(
+                        cls, (LoadImageFromFile, LoadAnnotations)):
+                    loading.append(step)
+            # mmdet's check and message (one image loader, one annotation one)
+            assert len(loading) == 2, (
+                'The data pipeline in your config file must include loading '
+                'image and annotations related pipeline.')
+            return loading
+
+        return get_loading_pipeline
+
+    _replace(
+        importlib.import_module('mmdet.datasets.utils'),
+        'get_loading_pipeline', make_fixed)
 
 
 def patch_mmseg_seg_visualizer() -> None:
@@ -198,16 +211,16 @@ def patch_mmseg_seg_visualizer() -> None:
     a non-contiguous image (idempotent)."""
     import numpy as np
     from mmseg.visualization.local_visualizer import SegLocalVisualizer
-    original = SegLocalVisualizer._draw_sem_seg
-    if getattr(original, '_mmvit_fix', False):
-        return
 
-    @functools.wraps(original)
-    def _draw_sem_seg(self, image, *args, **kwargs):
-        return original(self, np.ascontiguousarray(image), *args, **kwargs)
+    def make_fixed(original):
 
-    _draw_sem_seg._mmvit_fix = True
-    SegLocalVisualizer._draw_sem_seg = _draw_sem_seg
+        def _draw_sem_seg(self, image, *args, **kwargs):
+            return original(self, np.ascontiguousarray(image), *args,
+                            **kwargs)
+
+        return _draw_sem_seg
+
+    _replace(SegLocalVisualizer, '_draw_sem_seg', make_fixed)
 
 
 def patch_mmengine_complexity_info() -> None:
@@ -215,34 +228,31 @@ def patch_mmengine_complexity_info() -> None:
     beside ``inputs`` when ``inputs`` is one batch-1 tensor of that shape
     (idempotent)."""
     import torch
-    print_helper = importlib.import_module('mmengine.analysis.print_helper')
-    original = print_helper.get_model_complexity_info
-    if getattr(original, '_mmvit_fix', False):
-        return
 
-    @functools.wraps(original)
-    def get_model_complexity_info(model,
-                                  input_shape=None,
-                                  inputs=None,
-                                  show_table=True,
-                                  show_arch=True):
-        tensor = inputs[0] if isinstance(inputs, (tuple, list)) and len(
-            inputs) == 1 else inputs
-        if (input_shape is not None and isinstance(tensor, torch.Tensor)
-                and tuple(tensor.shape) == (1, *input_shape)):
-            input_shape = None  # the same input, described twice
-        return original(
-            model,
-            input_shape=input_shape,
-            inputs=inputs,
-            show_table=show_table,
-            show_arch=show_arch)
+    def make_fixed(original):
 
-    get_model_complexity_info._mmvit_fix = True
-    print_helper.get_model_complexity_info = get_model_complexity_info
-    package = sys.modules.get('mmengine.analysis')
-    if getattr(package, 'get_model_complexity_info', None) is original:
-        package.get_model_complexity_info = get_model_complexity_info
+        def get_model_complexity_info(model,
+                                      input_shape=None,
+                                      inputs=None,
+                                      show_table=True,
+                                      show_arch=True):
+            tensor = inputs[0] if isinstance(inputs, (tuple, list)) and len(
+                inputs) == 1 else inputs
+            if (input_shape is not None and isinstance(tensor, torch.Tensor)
+                    and tuple(tensor.shape) == (1, *input_shape)):
+                input_shape = None  # the same input, described twice
+            return original(
+                model,
+                input_shape=input_shape,
+                inputs=inputs,
+                show_table=show_table,
+                show_arch=show_arch)
+
+        return get_model_complexity_info
+
+    _replace(
+        importlib.import_module('mmengine.analysis.print_helper'),
+        'get_model_complexity_info', make_fixed)
 
 
 def patch_mim_installed_path() -> None:
@@ -250,24 +260,22 @@ def patch_mim_installed_path() -> None:
     next to its ``dist-info``; for an editable install (PEP 660, what
     ``pip install -e .`` makes) the code is elsewhere, so mim's lookup is
     taught to ask the import system then (idempotent)."""
-    import importlib.util
     utils = importlib.import_module('mim.utils.utils')
-    original = utils.get_installed_path
-    if getattr(original, '_mmvit_fix', False):
-        return
 
-    @functools.wraps(original)
-    def get_installed_path(package: str) -> str:
-        path = original(package)
-        if osp.exists(path):
+    def make_fixed(original):
+
+        def get_installed_path(package: str) -> str:
+            path = original(package)
+            if osp.exists(path):
+                return path
+            spec = importlib.util.find_spec(utils.package2module(package))
+            if spec is not None and spec.submodule_search_locations:
+                return list(spec.submodule_search_locations)[0]
             return path
-        spec = importlib.util.find_spec(utils.package2module(package))
-        if spec is not None and spec.submodule_search_locations:
-            return list(spec.submodule_search_locations)[0]
-        return path
 
-    get_installed_path._mmvit_fix = True
-    utils.get_installed_path = get_installed_path
+        return get_installed_path
+
+    _replace(utils, 'get_installed_path', make_fixed)
 
 
 class _FixingLoader(importlib.abc.Loader):

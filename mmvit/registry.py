@@ -14,29 +14,19 @@ from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model', parent=MMENGINE_MODELS, scope='mmvit', locations=['mmvit.models'])
-TASK_UTILS = Registry(
-    'task util',
-    parent=MMENGINE_TASK_UTILS,
-    scope='mmvit',
-    locations=['mmvit.models'])
-DATASETS = Registry(
-    'dataset',
-    parent=MMENGINE_DATASETS,
-    scope='mmvit',
-    locations=['mmvit.datasets'])
-DATA_SAMPLERS = Registry(
-    'data sampler',
-    parent=MMENGINE_DATA_SAMPLERS,
-    scope='mmvit',
-    locations=['mmvit.datasets'])
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMENGINE_TRANSFORMS,
-    scope='mmvit',
-    locations=['mmvit.datasets'])
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='mmvit', locations=['mmvit.engine'])
+
+def _node(name: str, parent: Registry, package: str) -> Registry:
+    """mmvit's child of an mmengine registry; its types live in
+    ``mmvit.<package>``."""
+    return Registry(
+        name, parent=parent, scope='mmvit', locations=[f'mmvit.{package}'])
+
+
+MODELS = _node('model', MMENGINE_MODELS, 'models')
+TASK_UTILS = _node('task util', MMENGINE_TASK_UTILS, 'models')
+DATASETS = _node('dataset', MMENGINE_DATASETS, 'datasets')
+DATA_SAMPLERS = _node('data sampler', MMENGINE_DATA_SAMPLERS, 'datasets')
+TRANSFORMS = _node('transform', MMENGINE_TRANSFORMS, 'datasets')
+HOOKS = _node('hook', MMENGINE_HOOKS, 'engine')
 # No METRICS node: mmvit has no metrics of its own (configs use the
 # toolboxes' CocoMetric, IoUMetric, Accuracy); add one with its package.
