@@ -10,7 +10,8 @@ import numpy as np
 
 from .first_use import ensure_generated
 from .generator import (SHAPE_CLASSES, SPLITS, _color, _rasterize,
-                        _shape_polygon, _texture, write_splits)
+                        _shape_polygon, _texture, write_lines,
+                        write_splits)
 
 CLS_CLASSES = SHAPE_CLASSES + ('background', )
 _CLS_SIZE_RANGE = (112, 256)  # image height / width in pixels
@@ -54,8 +55,7 @@ def _write_classification_split(root: str, split: str, num_images: int,
         cv2.imwrite(
             osp.join(root, split, path), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
         lines.append(f'{path} {label}')
-    with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
+    write_lines(osp.join(root, 'meta', f'{split}.txt'), lines)
 
 
 def generate_shapes_classification(root: str,

@@ -160,12 +160,8 @@ def _render_image(
             labels[mask > 0] = label
             boxes.append(box)
             anns.append(
-                dict(
-                    category_id=label,
-                    bbox=box,
-                    area=float(mask.sum()),
-                    iscrowd=0,
-                    segmentation=[np.round(poly, 1).flatten().tolist()]))
+                _annotation(label, box, mask, 0,
+                            [np.round(poly, 1).flatten().tolist()]))
             break
 
     if rng.random() < _CROWD_PROB:
@@ -176,6 +172,17 @@ def _render_image(
         (3, 3), np.uint8)) != cv2.erode(labels, np.ones((3, 3), np.uint8))
     labels[edge] = _IGNORE
     return img.astype(np.uint8), labels, anns
+
+
+def _annotation(label: int, box: List[float], mask: np.ndarray,
+                iscrowd: int, segmentation) -> Dict:
+    """A COCO annotation (without ids) of the shape drawn in ``mask``."""
+    return dict(
+        category_id=label,
+        bbox=box,
+        area=float(mask.sum()),
+        iscrowd=iscrowd,
+        segmentation=segmentation)
 
 
 def _add_crowd(rng: np.random.Generator, img: np.ndarray, labels: np.ndarray,
@@ -203,13 +210,7 @@ def _add_crowd(rng: np.random.Generator, img: np.ndarray, labels: np.ndarray,
     labels[union > 0] = label
     box = _bbox_of(union)
     boxes.append(box)
-    anns.append(
-        dict(
-            category_id=label,
-            bbox=box,
-            area=float(union.sum()),
-            iscrowd=1,
-            segmentation=_rle(union)))
+    anns.append(_annotation(label, box, union, 1, _rle(union)))
 
 
 def _write_split(root: str, split: str, num_images: int, seed: int) -> None:
@@ -252,8 +253,7 @@ def _write_split(root: str, split: str, num_images: int, seed: int) -> None:
     with open(osp.join(root, 'annotations', f'instances_{split}.json'),
               'w') as f:
         json.dump(coco, f)
-    with open(osp.join(root, 'splits', f'{split}.txt'), 'w') as f:
-        f.write('\n'.join(stems) + '\n')
+    write_lines(osp.join(root, 'splits', f'{split}.txt'), stems)
 
 
 def generate_shapes_dataset(root: str,
@@ -273,6 +273,12 @@ def generate_shapes_dataset(root: str,
     """
     write_splits(root, ('annotations', 'splits'), _write_split, num_train,
                  num_val, seed)
+
+
+def write_lines(path: str, lines: List[str]) -> None:
+    """``lines`` as a text file, one per line."""
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 def write_splits(root: str, folders: Tuple[str, ...],
