@@ -289,22 +289,18 @@ def prepare_distributed(cfg: Config) -> None:
 
 
 def _cpu_fallback_message(reasons: List[str], changes: List[str]) -> str:
-    rule = '!' * 72
-    lines = [
-        rule,
+    """Two lines: what happened, what to do."""
+    happened = (
         f"This run expects GPUs ({'; '.join(reasons)}) but "
         f'torch.cuda.is_available() is False (torch {torch.__version__}, '
-        f'built for CUDA {torch.version.cuda}). It runs on CPU instead' +
-        (f": {'; '.join(changes)}." if changes else '.'),
-        'To train on GPUs: install a CUDA build of torch and an mmcv built '
-        'for it, check that `nvidia-smi` lists the GPUs and that '
-        'CUDA_VISIBLE_DEVICES (if set) names them.',
-        'To run on CPU on purpose without this message: plain BN in the '
-        'config, and for torchrun CUDA_VISIBLE_DEVICES=-1 and --cfg-options '
-        'env_cfg.dist_cfg.backend=gloo.',
-        rule,
-    ]
-    return '\n'.join([''] + lines)
+        f'built for CUDA {torch.version.cuda}): it runs on CPU instead' +
+        (f": {'; '.join(changes)}." if changes else '.'))
+    to_do = ('For GPUs, install a CUDA build of torch and an mmcv built for '
+             'it (`nvidia-smi` lists the GPUs; CUDA_VISIBLE_DEVICES, if set, '
+             'names them); for CPU on purpose and no message, plain BN in '
+             'the config and, for torchrun, CUDA_VISIBLE_DEVICES=-1 and '
+             '--cfg-options env_cfg.dist_cfg.backend=gloo.')
+    return f'{happened}\n{to_do}'
 
 
 def init_cpu_process_group(cfg: Config) -> None:

@@ -9,17 +9,17 @@ import copy
 import os.path as osp
 
 import mmvit  # noqa: F401 (compatibility fixes first)
-from mmengine.config import DictAction
 from mmengine.registry import DATASETS, VISUALIZERS, init_default_scope
 
 from mmvit.apis import load_config
 from mmvit.preflight import check_config
+from mmvit.utils.cli import add_config_arguments, run_cli
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw dataset samples as the model sees them')
-    parser.add_argument('config', help='config file')
+    add_config_arguments(parser)
     parser.add_argument(
         '--output-dir', help='save the drawings here (no display needed)')
     parser.add_argument(
@@ -33,11 +33,6 @@ def parse_args(argv=None):
         '--show', action='store_true', help='show in a window as well')
     parser.add_argument(
         '--show-interval', type=float, default=2, help='seconds per image')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries')
     args = parser.parse_args(argv)
     if args.output_dir is None and not args.show:
         parser.error('give --output-dir and/or --show')
@@ -102,4 +97,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

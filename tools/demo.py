@@ -516,4 +516,5 @@ def main(argv=None) -> Dict[str, dict]:
 
 
 if __name__ == '__main__':
-    main()
+    from mmvit.utils.cli import run_cli
+    run_cli(main)

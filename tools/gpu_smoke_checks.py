@@ -47,6 +47,7 @@ if REPO_ROOT not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, REPO_ROOT)
 
 import mmvit  # noqa: E402,F401 (compatibility fixes before any toolbox)
+from mmvit.utils.cli import run_cli  # noqa: E402
 
 #: Bound on ``max|a - b| / max|b|`` of two float32 computations of a whole
 #: network (BN folded or not, onnxruntime or PyTorch): the rule of the test
@@ -1014,4 +1015,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

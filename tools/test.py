@@ -5,21 +5,22 @@
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
 """
 import argparse
-import os
 import os.path as osp
 
 import mmvit  # noqa: F401 (compatibility fixes first)
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import DumpResults
 
 from mmvit.apis import build_runner, load_config, prepare_distributed
 from mmvit.preflight import check_config
+from mmvit.utils.cli import (add_config_arguments, add_launcher_arguments,
+                             parse_launched_args, run_cli)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Test a checkpoint with an OpenMMLab config')
-    parser.add_argument('config', help='config file')
+    add_config_arguments(parser, 'test_dataloader.batch_size=8')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--work-dir',
@@ -33,20 +34,8 @@ def parse_args(argv=None):
         '--show-dir', help='save images with drawn predictions here')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='seconds per --show image')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. test_dataloader.batch_size=8')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (dist_test.sh passes pytorch)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_arguments(parser, 'dist_test.sh')
+    return parse_launched_args(parser, argv)
 
 
 def _enable_visualization(cfg: Config, args) -> None:
@@ -97,4 +86,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

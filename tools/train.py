@@ -8,21 +8,24 @@
 toolbox is loaded; the config's ``default_scope`` selects the toolbox.
 """
 import argparse
-import os
 import os.path as osp
 
 import mmvit  # noqa: F401 (compatibility fixes first)
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from mmvit.apis import build_runner, load_config, prepare_distributed
 from mmvit.preflight import check_config
 from mmvit.utils import check_training_device
+from mmvit.utils.cli import (add_config_arguments, add_launcher_arguments,
+                             parse_launched_args, run_cli)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Train a model with an OpenMMLab config')
-    parser.add_argument('config', help='config file')
+    add_config_arguments(
+        parser, 'train_cfg.max_epochs=12 model.backbone.init_cfg=None; '
+        'lists as key="[a,b]"')
     parser.add_argument(
         '--work-dir',
         help='where logs and checkpoints go; default: '
@@ -42,22 +45,8 @@ def parse_args(argv=None):
         action='store_true',
         help='scale the learning rate linearly with the total batch size '
         '(relative to the config\'s auto_scale_lr.base_batch_size)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. train_cfg.max_epochs=12 '
-        'model.backbone.init_cfg=None; lists as key="[a,b]"')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (dist_train.sh passes pytorch)')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launcher_arguments(parser, 'dist_train.sh')
+    return parse_launched_args(parser, argv)
 
 
 def build_config(args) -> Config:
@@ -95,13 +84,11 @@ def build_config(args) -> Config:
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    cfg = build_config(args)
+    cfg = build_config(parse_args(argv))
     check_config(cfg, 'train')  # missing files, mismatched keys: one message
     check_training_device(cfg)  # on CUDA: mmcv's CUDA ops, determinism
-    runner = build_runner(cfg)
-    runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -27,6 +27,7 @@ from mmengine.hooks import Hook
 
 from mmvit.apis import build_runner, load_config
 from mmvit.datasets.multiscale import build_scale_table, min_batches_for
+from mmvit.utils.cli import run_cli
 
 
 def parse_args():
@@ -199,4 +200,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

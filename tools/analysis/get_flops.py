@@ -10,6 +10,7 @@ import argparse
 import torch
 
 from mmvit.apis import build_model  # (applies the runtime fixes too)
+from mmvit.utils.cli import run_cli
 from mmvit.utils.flops import NetworkForward, count_flops
 
 
@@ -43,4 +44,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -287,4 +287,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    main()
+    from mmvit.utils.cli import run_cli
+    run_cli(main)

@@ -17,6 +17,7 @@ from mmvit.datasets.shapes import (CLS_CLASSES, SHAPE_CLASSES,
                                    ensure_shapes_dataset,
                                    generate_shapes_classification,
                                    generate_shapes_dataset)
+from mmvit.utils.cli import run_cli
 
 
 def parse_args(argv=None):
@@ -71,4 +72,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

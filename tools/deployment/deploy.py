@@ -15,10 +15,8 @@ import argparse
 import json
 from typing import List, Optional
 
-from mmengine.config import DictAction
-
 from mmvit.deployment.runtimes import PRECISIONS, RUNTIMES
-from mmvit.utils.cli import add_export_arguments, run_cli
+from mmvit.utils.cli import add_cfg_options, add_export_arguments, run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -38,9 +36,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--with-nms',
         action='store_true',
         help='detector: NMS inside the graph (onnxruntime, openvino)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

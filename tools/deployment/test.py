@@ -15,9 +15,7 @@ import json
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import DictAction
-
-from mmvit.utils.cli import run_cli
+from mmvit.utils.cli import add_cfg_options, run_cli
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,9 +28,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='.pth checkpoint: the input size to run at (an exported file '
         'has its own)')
     parser.add_argument('--out', help='write the metrics to this JSON')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config')
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

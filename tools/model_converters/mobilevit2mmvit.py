@@ -22,7 +22,6 @@ import argparse
 import functools
 import os
 import os.path as osp
-import sys
 from typing import Optional
 
 import torch
@@ -34,6 +33,7 @@ from mmvit.converters import (FORMAT_NAMES, FORMATS, FormatMismatchError,
 from mmvit.converters.detect import family
 from mmvit.models import MobileViT, MobileViTv2
 from mmvit.models.backbones.mobilevit import short_name
+from mmvit.utils.cli import run_cli, user_errors
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ARCHS = tuple(MobileViT.arch_settings) + tuple(MobileViTv2.arch_settings)
@@ -224,13 +224,11 @@ def convert(src: str,
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
+    with user_errors():  # in-process too: the message, SystemExit(2)
         arch = convert(args.src, args.dst, args.format, args.arch, args.config,
                        args.keep_rgb, args.num_anchors)
-    except (FileNotFoundError, ValueError) as err:
-        sys.exit(f'error: {err}')
     print(f'converted MobileViT {arch!r} -> {args.dst}')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)
