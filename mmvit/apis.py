@@ -18,9 +18,9 @@ runner, and (without GPUs) make mmengine's distributed launch run on CPU.
   environment expected GPUs one :class:`GPUExpectationWarning` says so, what
   was changed and how to get the GPUs back.
 
-Importing this module applies :func:`mmvit.compat.apply`, so a tool that
-imports it gets every runtime fix, also for configs without mmvit
-``custom_imports``.
+Importing it (as any ``mmvit`` module) applies :func:`mmvit.compat.apply`
+through ``mmvit/__init__.py``, so a tool that imports it gets every runtime
+fix, also for configs without mmvit ``custom_imports``.
 """
 import copy
 import logging
@@ -34,9 +34,6 @@ import torch.distributed as torch_dist
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmvit import compat
-
-compat.apply()
 
 __all__ = [
     'TASKS', 'GPUExpectationWarning', 'build_model', 'build_runner',
