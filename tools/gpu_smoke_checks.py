@@ -47,7 +47,7 @@ if REPO_ROOT not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, REPO_ROOT)
 
 import mmvit  # noqa: E402,F401 (compatibility fixes before any toolbox)
-from mmvit.utils.cli import run_cli  # noqa: E402
+from mmvit.utils.cli import run_cli, save_json  # noqa: E402
 
 #: Bound on ``max|a - b| / max|b|`` of two float32 computations of a whole
 #: network (BN folded or not, onnxruntime or PyTorch): the rule of the test
@@ -325,10 +325,7 @@ def sdpa_check(device: str = 'cuda',
                            f'{row["rel_grad"]:.2g})' if 'rel_out' in row else
                            '') +
                           (f': {row["reason"]}' if 'reason' in row else ''))
-    if out is not None:
-        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        with open(out, 'w') as f:
-            json.dump(rows, f, indent=1)
+    save_json(rows, out)
     refused: Dict[Tuple[str, str], set] = {}
     for row in rows:
         if row['status'] == 'unavailable':

@@ -17,7 +17,9 @@ Every tool ends with ``run_cli(main)`` (:func:`run_cli`), which
 """
 import argparse
 import contextlib
+import json
 import os
+import os.path as osp
 import sys
 import warnings
 from typing import Callable, Iterator, TypeVar
@@ -166,3 +168,12 @@ def add_export_arguments(parser: argparse.ArgumentParser,
         default='auto',
         choices=('auto', ) + TASKS,
         help='what to export; auto: the config\'s model (default)')
+
+
+def save_json(result, path) -> None:
+    """Write a tool's ``result`` as JSON to ``path`` (its ``--out``; nothing
+    without one), making the folder."""
+    if path:
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        with open(path, 'w') as f:
+            json.dump(result, f, indent=1)

@@ -30,7 +30,6 @@ peak resident set while the model is loaded and run three times, MB).
 import argparse
 import functools
 import importlib.util
-import json
 import os
 import os.path as osp
 import platform
@@ -46,7 +45,7 @@ from mmvit.deployment import runtimes, switch_to_deploy, wrap_model
 from mmvit.deployment.data import random_images
 from mmvit.deployment.deploy import deploy_config
 from mmvit.deployment.postprocess import to_data_samples
-from mmvit.utils.cli import run_cli
+from mmvit.utils.cli import run_cli, save_json
 from mmvit.utils.flops import NetworkForward
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -397,9 +396,7 @@ def main(argv=None) -> dict:
     print(f'\n{report["cpu"]}, batch 1, {SIZE}x{SIZE}, median of '
           f'{args.repeats} interleaved calls')
     print(format_table(table, threads, args.markdown))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(report, f, indent=1)
+    save_json(report, args.out)
     return report
 
 

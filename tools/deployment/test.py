@@ -15,7 +15,7 @@ import json
 import os.path as osp
 from typing import List, Optional
 
-from mmvit.utils.cli import add_cfg_options, run_cli
+from mmvit.utils.cli import add_cfg_options, run_cli, save_json
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -40,9 +40,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     result = evaluate(args.config, args.model, args.cfg_options,
                       args.threads, args.shape)
     print(json.dumps(result))
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
+    save_json(result, args.out)
     return result
 
 
