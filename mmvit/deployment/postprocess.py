@@ -63,21 +63,16 @@ def detections(head, boxes: Tensor, scores: Tensor,
                level_sizes: Sequence[int], img_meta: dict) -> InstanceData:
     """mmdet's detections of one image from its decoded ``boxes [A, 4]``
     (input pixels) and ``scores [A, C]``: the candidates of
-    :func:`candidate_mask`, then ``head._bbox_post_process`` (rescale to
-    the original image, ``min_bbox_size``, NMS, ``max_per_img``)."""
+    :func:`candidate_mask`, then the head's own ``_bbox_post_process``
+    (rescale to the original image, ``min_bbox_size``, NMS, ``max_per_img``;
+    :func:`~mmvit.models.dense_heads.ssdlite_head.candidate_detections`)."""
+    from mmvit.models.dense_heads.ssdlite_head import candidate_detections
     cfg = head.test_cfg
     anchor_idx, labels = candidate_mask(scores, level_sizes,
                                         cfg).nonzero(as_tuple=True)
-    results = InstanceData()
-    results.bboxes = boxes[anchor_idx]
-    results.scores = scores[anchor_idx, labels]
-    results.labels = labels
-    return head._bbox_post_process(
-        results=results,
-        cfg=cfg,
-        rescale=True,
-        with_nms=True,
-        img_meta=img_meta)
+    return candidate_detections(head, boxes[anchor_idx],
+                                scores[anchor_idx, labels], labels, img_meta,
+                                cfg)
 
 
 def _tensor(array) -> Tensor:

@@ -15,6 +15,31 @@ from mmvit.registry import MODELS
 from ..necks.ssdlite_neck import check_in_channels
 
 
+def candidate_detections(head,
+                         boxes: Tensor,
+                         scores: Tensor,
+                         labels: Tensor,
+                         img_meta: dict,
+                         cfg: ConfigDict,
+                         rescale: bool = True,
+                         with_nms: bool = True) -> InstanceData:
+    """The detections of one image from its candidates (decoded ``boxes``
+    in input pixels, their ``scores`` and ``labels``): ``head``'s own
+    ``_bbox_post_process`` (rescale, ``min_bbox_size``, class-wise NMS,
+    ``max_per_img``). Any mmdet dense head; the host-side post-processing of
+    exported detectors calls it too."""
+    results = InstanceData()
+    results.bboxes = boxes
+    results.scores = scores
+    results.labels = labels
+    return head._bbox_post_process(
+        results=results,
+        cfg=cfg,
+        rescale=rescale,
+        with_nms=with_nms,
+        img_meta=img_meta)
+
+
 @MODELS.register_module()
 class SSDLiteHead(SSDHead):
     """SSDLite head of ml-cvnets (MobileViT paper, section 4.2.1).
@@ -293,14 +318,7 @@ class SSDLiteHead(SSDHead):
         labels = keep.nonzero()[:, 1]
         anchors = top_anchors[keep]
 
-        results = InstanceData()
-        results.bboxes = self.bbox_coder.decode(
+        boxes = self.bbox_coder.decode(
             priors[anchors], deltas[anchors], max_shape=img_meta['img_shape'])
-        results.scores = top_scores[keep]
-        results.labels = labels
-        return self._bbox_post_process(
-            results=results,
-            cfg=cfg,
-            rescale=rescale,
-            with_nms=with_nms,
-            img_meta=img_meta)
+        return candidate_detections(self, boxes, top_scores[keep], labels,
+                                    img_meta, cfg, rescale, with_nms)
