@@ -20,7 +20,7 @@ num_classes = _base_.num_classes  # of the data (VOC: 21)
 model = dict(
     backbone=dict(out_stride=8),
     decode_head=dict(
-        channels=512, dilations=(12, 24, 36), align_corners=True),
+        channels=512, dilations=(1, 12, 24, 36), align_corners=True),
     auxiliary_head=dict(
         type='FCNHead',
         in_channels=128,  # MobileViT-S stage 3 (cvnets layer_4)

@@ -23,7 +23,7 @@ model = dict(
             type='Pretrained',
             checkpoint=pretrained,
             prefix='backbone.')),
-    decode_head=dict(dilations=(12, 24, 36), num_classes=num_classes),
+    decode_head=dict(dilations=(1, 12, 24, 36), num_classes=num_classes),
     auxiliary_head=dict(num_classes=num_classes))
 # mmseg's ADE20K pipelines with mmvit's checks: training images that cannot
 # be read and label maps with values outside the 150 classes (after

@@ -74,7 +74,7 @@ def test_config_builds_the_authors_model(task, arch):
 def test_ade20k_config(arch):
     cfg = load_config(osp.join(CONFIGS, ADE20K[arch]))
     assert cfg.model.backbone.out_stride == 8
-    assert tuple(cfg.model.decode_head.dilations) == (12, 24, 36)
+    assert tuple(cfg.model.decode_head.dilations) == (1, 12, 24, 36)
     model = build_model(cfg)
     assert model.decode_head.num_classes == 150
     assert model.auxiliary_head.num_classes == 150

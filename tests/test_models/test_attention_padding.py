@@ -24,7 +24,7 @@ def _head_dims():
     for arch, setting in sorted(MobileViT.arch_settings.items()):
         for stage in setting['stages']:
             if stage.block == 'mobilevit':
-                dims.append((arch, stage.transformer_dim // stage.num_heads))
+                dims.append((arch, stage.embed_dims // stage.num_heads))
     return sorted(set(dims))
 
 

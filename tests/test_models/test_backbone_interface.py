@@ -112,3 +112,20 @@ def test_norm_eval(cls, arch, channels):
     model(torch.rand(2, 3, 64, 64))
     for bn, mean in zip(bns, before):
         assert torch.equal(mean, bn.running_mean)
+
+
+@pytest.mark.parametrize('cls,arch,channels', BACKBONES)
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(out_indices=()), 'out_indices must name at least one stage'),
+    (dict(out_indices=(1.5, )), r'out_indices must be in \[-'),
+    (dict(out_stride=4), r'out_stride must be one of \[8, 16, 32\], got 4'),
+    (dict(frozen_stages=6), r'frozen_stages must be in \[-1, 5\], got 6'),
+    (dict(drop_path_rate=1.), r'drop_path_rate must be in \[0, 1\), got'),
+    (dict(arch=[dict(block='mv2')] * 2), 'arch must be a list of 5 stage '),
+])
+def test_bad_arguments_are_refused_alike(cls, arch, channels, kwargs, match):
+    """The arguments both backbones take are checked up front, with the same
+    message (v1 used to fail on an empty ``out_indices`` with a bare
+    ``max()`` error)."""
+    with pytest.raises(ValueError, match=match):
+        cls(**{'arch': arch, **kwargs})

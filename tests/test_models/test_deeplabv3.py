@@ -69,7 +69,7 @@ def make_head(**kwargs) -> DeepLabV3Head:
         channels=8,
         num_classes=5,
         norm_cfg=BN,
-        dilations=(1, 2, 3))
+        dilations=(1, 1, 2, 3))
     args.update(kwargs)
     return DeepLabV3Head(**args)
 
@@ -147,6 +147,19 @@ def test_head_loss_honours_ignore_index():
 def test_head_rejects_bad_dilations(dilations):
     with pytest.raises(ValueError, match='dilations'):
         make_head(dilations=dilations)
+
+
+def test_head_dilations_start_with_the_1x1_branch_as_in_mmseg():
+    # mmseg's ASPPHead(dilations=(1, 12, 24, 36)) ports as it is; rates
+    # without the leading 1 would silently drop or add a branch
+    head = make_head(dilations=(1, 12, 24, 36))
+    assert [b.conv.dilation for b in head.aspp_convs[:4]] == [
+        (1, 1), (12, 12), (24, 24), (36, 36)]
+    assert head.aspp_convs[0].conv.kernel_size == (1, 1)
+    assert len(head.aspp_convs) == 5
+    with pytest.raises(ValueError, match=r'starts with 1, the rate of the '
+                       r'1x1 branch.*write \(1, 6, 12, 18\)'):
+        make_head(dilations=(6, 12, 18))
 
 
 def test_head_names_channel_mismatch():
@@ -253,7 +266,7 @@ def test_os8_config_has_the_aux_head_on_stage3():
     # 3x3 conv 128->128 + BN, 1x1 classifier: ml-cvnets' 0.151 M
     assert num_params(aux) == 128 * 128 * 9 + 2 * 128 + 128 * 21 + 21
     assert aux.loss_decode.loss_weight == 0.4
-    assert model.decode_head.dilations == (12, 24, 36)
+    assert model.decode_head.dilations == (1, 12, 24, 36)
     assert model.decode_head.channels == 512
 
 

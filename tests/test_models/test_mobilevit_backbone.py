@@ -99,6 +99,8 @@ def test_out_indices_negative_and_not_mutated():
     [
         (dict(arch='large'), KeyError, r"valid archs are \['small', "),
         (dict(out_indices=(6, )), ValueError, 'out_indices must be in'),
+        (dict(out_indices=()), ValueError,
+         'out_indices must name at least one stage'),
         (dict(out_stride=4), ValueError, 'out_stride must be one of'),
         (dict(frozen_stages=6), ValueError, 'frozen_stages'),
         (dict(arch=[dict(block='mv2')] * 2), ValueError, 'list of 5'),
@@ -119,16 +121,16 @@ def test_custom_arch_named_settings():
             out_channels=32,
             stride=2,
             expand_ratio=2,
-            transformer_dim=32,
-            ffn_dim=64,
+            embed_dims=32,
+            feedforward_channels=64,
             num_transformer_blocks=1),
         dict(
             block='mobilevit',
             out_channels=48,
             stride=2,
             expand_ratio=2,
-            transformer_dim=48,
-            ffn_dim=96,
+            embed_dims=48,
+            feedforward_channels=96,
             num_transformer_blocks=1,
             num_heads=2),
         dict(
@@ -136,8 +138,8 @@ def test_custom_arch_named_settings():
             out_channels=64,
             stride=2,
             expand_ratio=2,
-            transformer_dim=64,
-            ffn_dim=128,
+            embed_dims=64,
+            feedforward_channels=128,
             num_transformer_blocks=1),
     ]
     model = MobileViT(stages, out_indices=(2, 3, 4))
@@ -145,13 +147,14 @@ def test_custom_arch_named_settings():
     assert [tuple(o.shape) for o in outs] == [(2, 32, 8, 8), (2, 48, 4, 4),
                                               (2, 64, 2, 2)]
     bad = copy.deepcopy(stages)
-    bad[2]['transformer_dims'] = 32
+    bad[2]['embed_dim'] = 32
     with pytest.raises(ValueError, match=r"unknown stage setting keys "
-                       r"\['transformer_dims'\]; valid keys are"):
+                       r"\['embed_dim'\]; valid keys are"):
         MobileViT(bad)
     bad = copy.deepcopy(stages)
-    del bad[4]['ffn_dim']
-    with pytest.raises(ValueError, match='needs transformer_dim, ffn_dim'):
+    del bad[4]['feedforward_channels']
+    with pytest.raises(ValueError,
+                       match='needs embed_dims, feedforward_channels'):
         MobileViT(bad)
 
 

@@ -62,19 +62,19 @@ def v2_config(name: str, arch: str, scope: str) -> Config:
 
 @pytest.mark.parametrize('arch', ARCHS)
 def test_width_table(arch):
-    stem, channels, attn_dims = WIDTHS[arch]
+    stem, channels, embed_dims = WIDTHS[arch]
     model = MobileViTv2(arch, out_indices=range(5))
     assert model.stem.conv.out_channels == stem
     assert model.stage_channels == channels == model.out_channels
-    assert tuple(s.attn_dim for s in model.stage_settings[2:]) == attn_dims
+    assert tuple(s.embed_dims for s in model.stage_settings[2:]) == embed_dims
     # FFN width 2d, transformer depths 2 / 4 / 3, MV2 expansion 2
     for layer, dim, depth in zip((model.layer3, model.layer4, model.layer5),
-                                 attn_dims, (2, 4, 3)):
+                                 embed_dims, (2, 4, 3)):
         rep = layer[1].global_rep
         assert len(rep) == depth + 1  # + the final norm
         assert rep[0].ffn[0].out_channels == 2 * dim
     assert model.layer2[0].conv[0].conv.out_channels == 2 * channels[0]
-    assert arch_of_last_attn_dim(attn_dims[-1]) == arch
+    assert arch_of_last_attn_dim(embed_dims[-1]) == arch
     assert attn_depths(arch) == {3: 2, 4: 4, 5: 3}
     assert timm_name(arch) == 'mobilevitv2_%03d' % round(100 * float(arch))
 
@@ -222,23 +222,23 @@ CUSTOM = [
         block='mobilevitv2',
         out_channels=32,
         stride=2,
-        attn_dim=20,  # FFN 40 -> 32 (down to a multiple of 16)
-        num_attn_blocks=1),
+        embed_dims=20,  # FFN 40 -> 32 (down to a multiple of 16)
+        num_transformer_blocks=1),
     dict(
         block='mobilevitv2',
         out_channels=48,
         stride=2,
-        attn_dim=24,
-        ffn_dim=40,
-        num_attn_blocks=2,
+        embed_dims=24,
+        feedforward_channels=40,
+        num_transformer_blocks=2,
         expand_ratio=3),
     dict(
         block='mobilevitv2',
         out_channels=64,
         stride=2,
-        attn_dim=32,
+        embed_dims=32,
         ffn_ratio=3,
-        num_attn_blocks=1),
+        num_transformer_blocks=1),
 ]
 
 
@@ -256,14 +256,14 @@ def test_custom_arch_named_settings():
 
 
 @pytest.mark.parametrize('change,match', [
-    (dict(attn_dims=20), r"unknown stage setting keys \['attn_dims'\]; "
+    (dict(embed_dim=20), r"unknown stage setting keys \['embed_dim'\]; "
      r"valid keys are \['block', 'out_channels'"),
-    (dict(attn_dim=None), 'needs attn_dim and num_attn_blocks'),
+    (dict(embed_dims=None), 'needs embed_dims and num_transformer_blocks'),
     (dict(block='mobilevit'), "must be 'mv2' or 'mobilevitv2'"),
     (dict(stride=3), 'stride must be 1 or 2'),
     (dict(num_blocks=2), 'num_blocks must be 1'),
-    (dict(block='mv2'), r"\['attn_dim', 'num_attn_blocks'\] apply to "
-     r"'mobilevitv2' stages only"),
+    (dict(block='mv2'), r"\['embed_dims', 'num_transformer_blocks'\] apply "
+     r"to 'mobilevitv2' stages only"),
 ])
 def test_custom_arch_errors(change, match):
     stages = copy.deepcopy(CUSTOM)
@@ -289,7 +289,7 @@ def test_width_multiplier_as_a_number():
     # 48; others to 8s; attention widths 76.8, 115.2, 153.6 -> 80, 112, 152
     assert odd.stem.conv.out_channels == 24
     assert odd.stage_channels == (48, 80, 152, 232, 304)
-    assert [s.attn_dim for s in odd.stage_settings[2:]] == [80, 112, 152]
+    assert [s.embed_dims for s in odd.stage_settings[2:]] == [80, 112, 152]
     assert isinstance(StageSettingV2.from_dict(CUSTOM[0]), StageSettingV2)
 
 

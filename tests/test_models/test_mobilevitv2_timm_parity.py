@@ -97,7 +97,7 @@ def test_rgb_kept_when_asked_and_backbone_only():
 
 @pytest.mark.parametrize('arch', ARCHS)
 def test_width_is_read_off_the_checkpoint(arch):
-    dim = ARCH_SETTINGS[arch]['stages'][-1].attn_dim
+    dim = ARCH_SETTINGS[arch]['stages'][-1].embed_dims
     marker = 'stages.4.1.transformer.0.attn.qkv_proj.weight'
     assert MARKER.search(marker)
     assert arch_of({marker: torch.empty(2 * dim + 1, dim, 1, 1)}) == arch

@@ -24,7 +24,7 @@ def test_attention_is_counted(arch):
     for stage, side in zip(model.stage_settings[2:], (32, 16, 8)):
         num_tokens = (side // 2)**2
         expected += (stage.num_transformer_blocks * 4 * num_tokens**2 *
-                     2 * stage.transformer_dim)
+                     2 * stage.embed_dims)
     assert count_flops(model, (x, )) - without == expected
 
 

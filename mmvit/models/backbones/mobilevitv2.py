@@ -11,66 +11,42 @@ trained.
 """
 import dataclasses
 import numbers
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import ClassVar, Dict, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 
 from mmvit.registry import MODELS
 from ..layers import MobileViTv2Block, make_divisible
-from .base import FromDict, MobileViTStages
+from .base import MobileViTStages, StageSettingBase, released_setting
 
 # ml-cvnets sizes the FFN of its transformer layers down to a multiple of 16
 _FFN_DIVISOR = 16
 
 
 @dataclasses.dataclass(frozen=True)
-class StageSettingV2(FromDict):
+class StageSettingV2(StageSettingBase):
     """One stage of MobileViTv2: a run of MV2 blocks (``block='mv2'``) or one
     down-sampling MV2 block followed by a MobileViTv2 block
-    (``block='mobilevitv2'``).
-
-    ``ffn_dim`` left out is ``ffn_ratio * attn_dim`` rounded down to a
-    multiple of 16, as in ml-cvnets.
+    (``block='mobilevitv2'``, which needs ``embed_dims`` and
+    ``num_transformer_blocks``). The fields of
+    :class:`~mmvit.models.backbones.base.StageSettingBase`, with
+    ``expand_ratio`` 2 by default, and ``ffn_ratio``: ``feedforward_channels``
+    left out is ``ffn_ratio * embed_dims`` rounded down to a multiple of 16,
+    as in ml-cvnets (defaults to 2).
     """
-    block: str
-    out_channels: int
-    stride: int
+    _: dataclasses.KW_ONLY
     expand_ratio: float = 2.
-    num_blocks: int = 1  # MV2 blocks ('mv2' stages only)
-    attn_dim: Optional[int] = None  # 'mobilevitv2' stages only
-    num_attn_blocks: Optional[int] = None
-    ffn_dim: Optional[int] = None
     ffn_ratio: float = 2.
-    patch_size: int = 2
+
+    attn_block: ClassVar[str] = 'mobilevitv2'
 
     def __post_init__(self):
-        if self.block not in ('mv2', 'mobilevitv2'):
-            raise ValueError(f"stage block must be 'mv2' or 'mobilevitv2', "
-                             f'got {self.block!r}')
-        if self.stride not in (1, 2):
-            raise ValueError(f'stage stride must be 1 or 2, got {self}')
-        if self.block == 'mv2':
-            given = [
-                name for name in ('attn_dim', 'num_attn_blocks', 'ffn_dim')
-                if getattr(self, name) is not None
-            ]
-            if given:  # else silently ignored
-                raise ValueError(f"{given} apply to 'mobilevitv2' stages "
-                                 f"only, not to an 'mv2' stage: {self}")
-        if self.block == 'mobilevitv2':
-            if self.num_blocks != 1:
-                raise ValueError(
-                    "a 'mobilevitv2' stage has one MV2 block before its "
-                    f'MobileViTv2 block: num_blocks must be 1, got {self}')
-            if None in (self.attn_dim, self.num_attn_blocks):
-                raise ValueError("a 'mobilevitv2' stage needs attn_dim and "
-                                 f'num_attn_blocks, got {self}')
-            if self.ffn_dim is None:
-                ffn_dim = int(self.ffn_ratio * self.attn_dim)
-                object.__setattr__(self, 'ffn_dim',
-                                   ffn_dim // _FFN_DIVISOR * _FFN_DIVISOR)
+        super().__post_init__()
+        if self.block == 'mobilevitv2' and self.feedforward_channels is None:
+            channels = int(self.ffn_ratio * self.embed_dims)
+            object.__setattr__(self, 'feedforward_channels',
+                               channels // _FFN_DIVISOR * _FFN_DIVISOR)
 
 
 # MobileViTv2 at width 1.0 (ml-cvnets `config/mobilevit_v2.py`): MV2
@@ -83,20 +59,20 @@ _BASE_STAGES = (
         'mobilevitv2',
         out_channels=256,
         stride=2,
-        attn_dim=128,
-        num_attn_blocks=2),
+        embed_dims=128,
+        num_transformer_blocks=2),
     StageSettingV2(
         'mobilevitv2',
         out_channels=384,
         stride=2,
-        attn_dim=192,
-        num_attn_blocks=4),
+        embed_dims=192,
+        num_transformer_blocks=4),
     StageSettingV2(
         'mobilevitv2',
         out_channels=512,
         stride=2,
-        attn_dim=256,
-        num_attn_blocks=3),
+        embed_dims=256,
+        num_transformer_blocks=3),
 )
 
 
@@ -118,8 +94,8 @@ def scaled_arch(widen_factor: float) -> dict:
             out_channels=make_divisible(channels, 16 if i == 0 else 8))
         if stage.block == 'mobilevitv2':
             changes.update(
-                attn_dim=make_divisible(stage.attn_dim * widen_factor, 8),
-                ffn_dim=None)  # derived from the new attn_dim
+                embed_dims=make_divisible(stage.embed_dims * widen_factor, 8),
+                feedforward_channels=None)  # derived from the new width
         stages.append(dataclasses.replace(stage, **changes))
     return dict(
         widen_factor=float(widen_factor),
@@ -137,10 +113,10 @@ ARCH_SETTINGS: Dict[str, dict] = {
 
 
 def arch_of_last_attn_dim(attn_dim: int) -> str:
-    """The released width whose last stage has token width ``attn_dim``
-    (all seven differ), e.g. ``256 -> '1.0'``: how a checkpoint tells its
-    width."""
-    archs = {s['stages'][-1].attn_dim: a for a, s in ARCH_SETTINGS.items()}
+    """The released width whose last stage has token width (``embed_dims``)
+    ``attn_dim`` (all seven differ), e.g. ``256 -> '1.0'``: how a checkpoint
+    tells its width."""
+    archs = {s['stages'][-1].embed_dims: a for a, s in ARCH_SETTINGS.items()}
     if attn_dim not in archs:
         raise ValueError(
             f'no released MobileViTv2 width has a last-stage token width of '
@@ -151,21 +127,16 @@ def arch_of_last_attn_dim(attn_dim: int) -> str:
 def attn_depths(arch: str) -> Dict[int, int]:
     """``{stage (1-based, as in layer1..layer5): transformer layers}`` of the
     MobileViTv2 stages of the released width ``arch``."""
-    if arch not in ARCH_SETTINGS:
-        raise KeyError(f'unknown MobileViTv2 arch {arch!r}; valid archs are '
-                       f'{list(ARCH_SETTINGS)}')
+    stages = released_setting('MobileViTv2', ARCH_SETTINGS, arch)['stages']
     return {
-        i + 1: stage.num_attn_blocks
-        for i, stage in enumerate(ARCH_SETTINGS[arch]['stages'])
-        if stage.block == 'mobilevitv2'
+        i + 1: stage.num_transformer_blocks
+        for i, stage in enumerate(stages) if stage.block == 'mobilevitv2'
     }
 
 
 def timm_name(arch: str) -> str:
     """timm's model name of ``arch``: ``'1.0'`` -> ``'mobilevitv2_100'``."""
-    if arch not in ARCH_SETTINGS:
-        raise KeyError(f'unknown MobileViTv2 arch {arch!r}; valid archs are '
-                       f'{list(ARCH_SETTINGS)}')
+    released_setting('MobileViTv2', ARCH_SETTINGS, arch)
     return f'mobilevitv2_{round(100 * float(arch)):03d}'
 
 
@@ -180,182 +151,56 @@ class MobileViTv2(MobileViTStages):
             same rounding rules, see :func:`scaled_arch`), or five per-stage
             dicts with the fields of :class:`StageSettingV2` (``block``,
             ``out_channels``, ``stride``, ``expand_ratio``, ``num_blocks``,
-            ``attn_dim``, ``num_attn_blocks``, ``ffn_dim``, ``ffn_ratio``,
-            ``patch_size``). Defaults to ``'1.0'``.
-        in_channels (int): Input image channels. Defaults to 3.
-        stem_channels (int, optional): Stem width; None takes the arch's (32
-            for a custom stage list). Defaults to None.
-        out_indices (Sequence[int]): Stages to return, 0-4 (strides 2, 4, 8,
-            16, 32); negative indices count from the end. There is no index
-            5: MobileViTv2 has no expansion layer before the classifier.
-            Outputs come in stage order whatever the order given. Stages after
-            the deepest output are built (checkpoints keep their keys) but
-            neither run nor trained (``requires_grad=False``). Defaults to
-            ``(4, )``.
-        out_stride (int): 32, 16 or 8. Below 32 the last stage(s) run at
-            stride 1 with doubled dilation, as in ml-cvnets: 16 dilates stage
-            4, 8 dilates stages 3 and 4 (0-based); the down-sampling MV2 of a
-            dilated stage keeps the previous dilation, its MobileViTv2
-            block's depthwise conv takes the new one. Defaults to 32.
-        drop_rate (float): Dropout after attention and FFN. Defaults to 0
-            (ml-cvnets' recipes).
-        attn_drop_rate (float): Dropout on the context scores. Defaults to 0.
-        ffn_drop_rate (float): FFN inner dropout. Defaults to 0.
-        drop_path_rate (float): Stochastic depth of transformer layers.
-            Defaults to 0.
-        frozen_stages (int): Freeze the stem and stages ``0..frozen_stages-1``
-            (0 freezes the stem only; -1 nothing). Defaults to -1.
-        norm_eval (bool): Keep all norm layers in eval mode while training.
-            Defaults to False.
-        with_cp (bool): Activation checkpointing of every block (saves memory,
-            costs compute). Defaults to False.
-        conv_cfg (dict, optional): Convolution config. Defaults to None.
-        norm_cfg (dict): Norm of the convolutions. Defaults to
-            ``dict(type='BN')``.
-        act_cfg (dict): Activation config (also used in the FFNs). Defaults
-            to ``dict(type='SiLU')``.
+            ``embed_dims``, ``feedforward_channels``,
+            ``num_transformer_blocks``, ``patch_size``, ``ffn_ratio``).
+            Defaults to ``'1.0'``.
         attn_norm_cfg (dict): Norm of the transformer layers, on
             ``[B, d, P, N]`` tokens. Defaults to
             ``dict(type='GN', num_groups=1)`` (ml-cvnets' ``layer_norm_2d``).
-        init_cfg (dict | list[dict], optional): Initialization config; use
-            ``dict(type='Pretrained', checkpoint=...)`` for converted weights.
-            Defaults to Kaiming conv, truncated-normal linear, constant norm
-            init, as ml-cvnets.
+        **kwargs: The arguments every MobileViT backbone takes, see
+            :class:`~mmvit.models.backbones.base.MobileViTStages`:
+            ``in_channels``, ``stem_channels`` (None takes the arch's, 32
+            for a custom stage list), ``out_indices`` (0-4, the five stages:
+            there is no expansion layer before the classifier; defaults to
+            ``(4, )``), ``out_stride`` (a dilated stage's MobileViTv2 block
+            dilates its depthwise conv too), ``drop_rate`` (None takes
+            ml-cvnets' recipes: 0), ``attn_drop_rate``, ``ffn_drop_rate``,
+            ``drop_path_rate``, ``frozen_stages``, ``norm_eval``,
+            ``with_cp``, ``conv_cfg``, ``norm_cfg``, ``act_cfg`` and
+            ``init_cfg``.
     """
     arch_settings = ARCH_SETTINGS
+    stage_setting = StageSettingV2
+    # an arch without them (a custom stage list): width 1.0's stem, and
+    # ml-cvnets' recipes (no dropout)
+    arch_defaults = dict(stem_channels=_BASE_STEM_CHANNELS, drop_rate=0.)
+    outputs_help = ('the five stages; MobileViTv2 has no expansion layer, '
+                    f'so no index {MobileViTStages.num_stages}')
+    arch_help = (', or a width multiplier as a number, or a list of 5 stage '
+                 'dicts')
 
     def __init__(self,
                  arch: Union[str, float, Sequence[dict]] = '1.0',
-                 in_channels: int = 3,
-                 stem_channels: Optional[int] = None,
-                 out_indices: Sequence[int] = (4, ),
-                 out_stride: int = 32,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 ffn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 with_cp: bool = False,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='SiLU'),
+                 *,
                  attn_norm_cfg: dict = dict(type='GN', num_groups=1),
-                 init_cfg: Optional[Union[dict, List[dict]]] = [
-                     dict(type='Kaiming', mode='fan_out', layer='Conv2d'),
-                     dict(type='TruncNormal', std=0.02, layer='Linear'),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm', 'LayerNorm'])
-                 ]):
-        super().__init__(init_cfg=init_cfg)
-        arch_stem, stages = self._parse_arch(arch)
-        self.stage_settings = stages
-        self._check_run_settings(out_stride, frozen_stages, norm_eval,
-                                 with_cp)
-        self.out_indices = self._parse_out_indices(out_indices)
-
-        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        stem_channels = arch_stem if stem_channels is None else stem_channels
-        self.stem = ConvModule(
-            in_channels, stem_channels, 3, stride=2, padding=1, **common)
-
-        drop_rates = dict(
-            drop_rate=drop_rate,
-            attn_drop_rate=attn_drop_rate,
-            ffn_drop_rate=ffn_drop_rate,
-            drop_path_rate=drop_path_rate)
-
-        def make_stage(stage, channels, stride, prev_dilation, dilation):
-            # unlike v1, the MobileViTv2 block's depthwise conv is dilated too
-            return self._make_stage(
-                stage,
-                channels,
-                stride,
-                mv2_dilation=prev_dilation,
-                block_dilation=dilation,
-                drop_rates=drop_rates,
-                attn_norm_cfg=attn_norm_cfg,
-                common=common)
-
-        self._build_stages(stages, stem_channels, make_stage)
-
-        self.stage_channels = tuple(s.out_channels for s in stages)
-        self.out_channels = tuple(self.stage_channels[i]
-                                  for i in self.out_indices)
-        self._finish(self.out_indices)
+                 **kwargs):
+        super().__init__(arch, **kwargs)
+        self.attn_norm_cfg = attn_norm_cfg
+        self._build_stages()
 
     @classmethod
-    def arch_out_channels(cls, arch: Union[str, float, Sequence[dict]],
-                          out_indices: Sequence[int]) -> Tuple[int, ...]:
-        """Channels of the outputs ``MobileViTv2(arch, out_indices=...)``
-        returns, read off the arch table without building the network (e.g.
-        to check a neck config against it)."""
-        _, stages = cls._parse_arch(arch)
-        return tuple(stages[i].out_channels
-                     for i in cls._parse_out_indices(out_indices))
-
-    @classmethod
-    def _parse_out_indices(
-            cls, out_indices: Union[int, Sequence[int]]) -> Tuple[int, ...]:
-        """Sorted, deduplicated, non-negative copy of ``out_indices``; the
-        caller's is left intact."""
-        n = cls.num_stages
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if not out_indices:
-            raise ValueError('out_indices must name at least one stage')
-        for index in out_indices:
-            if not isinstance(index, int) or not -n <= index < n:
-                raise ValueError(
-                    f'out_indices must be in [{-n}, {n - 1}] (the five '
-                    'stages; MobileViTv2 has no expansion layer, so no index '
-                    f'{n}), got {out_indices}')
-        return tuple(sorted({index % n for index in out_indices}))
-
-    @classmethod
-    def _parse_arch(cls, arch) -> Tuple[int, Tuple[StageSettingV2, ...]]:
-        """``(stem_channels, stages)`` of a key, a width or a stage list."""
-        if isinstance(arch, str):
-            if arch not in cls.arch_settings:
-                raise KeyError(
-                    f'unknown MobileViTv2 arch {arch!r}; valid archs are '
-                    f'{list(cls.arch_settings)}, or a width multiplier as a '
-                    'number, or a list of 5 stage dicts')
-            setting = cls.arch_settings[arch]
-            return setting['stem_channels'], setting['stages']
+    def _parse_arch(cls, arch: Union[str, float, Sequence[dict]]) -> dict:
+        """A key, a width multiplier or a stage list; see the base."""
         if isinstance(arch, numbers.Real) and not isinstance(arch, bool):
-            setting = scaled_arch(arch)
-            return setting['stem_channels'], setting['stages']
-        if not isinstance(arch, Sequence) or len(arch) != cls.num_stages:
-            raise ValueError(f'a custom MobileViTv2 arch must be a list of '
-                             f'{cls.num_stages} stage dicts, got {arch!r}')
-        stages = tuple(
-            s if isinstance(s, StageSettingV2) else StageSettingV2.from_dict(s)
-            for s in arch)
-        return _BASE_STEM_CHANNELS, stages
+            return {**cls.arch_defaults, **scaled_arch(arch)}
+        return super()._parse_arch(arch)
 
-    @staticmethod
-    def _make_stage(stage: StageSettingV2, in_channels: int, stride: int,
-                    mv2_dilation: int, block_dilation: int, drop_rates: dict,
-                    attn_norm_cfg: dict, common: dict) -> nn.Sequential:
-        blocks = MobileViTStages._mv2_blocks(stage, in_channels, stride,
-                                             mv2_dilation, common)
-        if stage.block == 'mobilevitv2':
-            blocks.append(
-                MobileViTv2Block(
-                    stage.out_channels,
-                    stage.attn_dim,
-                    stage.ffn_dim,
-                    stage.num_attn_blocks,
-                    patch_size=stage.patch_size,
-                    dilation=block_dilation,
-                    attn_norm_cfg=attn_norm_cfg,
-                    **drop_rates,
-                    **common))
-        return nn.Sequential(*blocks)
+    def _make_block(self, stage: StageSettingV2, dilation: int) -> nn.Module:
+        # unlike v1, the MobileViTv2 block's depthwise conv is dilated too
+        return MobileViTv2Block(
+            dilation=dilation,
+            attn_norm_cfg=self.attn_norm_cfg,
+            **self._block_args(stage))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         outs, _ = self._forward_stages(x)

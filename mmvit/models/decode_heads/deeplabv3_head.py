@@ -9,9 +9,10 @@ head the MobileViT authors trained in two ways that change the model:
 * fusion: mmseg's ``bottleneck`` is a 3x3 ConvModule, cvnets' ``project`` is a
   1x1 ConvModule (5x fewer parameters there).
 
-Everything else (losses, ``ignore_index``, resizing of logits to the label or
-input size, ``Dropout2d`` + 1x1 ``conv_seg`` classifier) is mmseg's
-``BaseDecodeHead``.
+``dilations`` means what it means in ``ASPPHead``: 1 for the 1x1 branch,
+then the atrous rates. Everything else (losses, ``ignore_index``, resizing of
+logits to the label or input size, ``Dropout2d`` + 1x1 ``conv_seg``
+classifier) is mmseg's ``BaseDecodeHead``.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -85,15 +86,17 @@ class DeepLabV3Head(BaseDecodeHead):
     <https://arxiv.org/abs/2110.02178>`_, head from `Chen et al., 2017
     <https://arxiv.org/abs/1706.05587>`_).
 
-    ``aspp_convs`` = [1x1, one 3x3 conv per rate in ``dilations``, image pool]
-    (each conv + norm + act) -> concat -> ``project`` (1x1 conv + norm + act)
-    -> ``Dropout2d(dropout_ratio)`` -> ``conv_seg`` (1x1 conv with bias).
+    ``aspp_convs`` = [1x1, one 3x3 conv per later rate in ``dilations``,
+    image pool] (each conv + norm + act) -> concat -> ``project`` (1x1 conv +
+    norm + act) -> ``Dropout2d(dropout_ratio)`` -> ``conv_seg`` (1x1 conv
+    with bias).
 
     Args:
-        dilations (Sequence[int]): Dilation rates of the 3x3 atrous branches.
-            The 1x1 and image-pool branches are always present (unlike
-            mmseg's ``ASPPHead``, whose ``dilations`` includes a leading 1).
-            Defaults to (6, 12, 18), the paper's rates at output stride 16.
+        dilations (Sequence[int]): The rates of the conv branches, as in
+            mmseg's ``ASPPHead``: a leading 1 for the 1x1 branch, then the
+            rates of the 3x3 atrous branches (the image-pool branch is always
+            there). Defaults to (1, 6, 12, 18), the paper's rates at output
+            stride 16.
         **kwargs: Arguments of mmseg's ``BaseDecodeHead``, among them
             ``in_channels``, ``channels`` (ASPP width), ``num_classes``,
             ``dropout_ratio`` (defaults to 0.1), ``norm_cfg``, ``act_cfg``
@@ -101,12 +104,19 @@ class DeepLabV3Head(BaseDecodeHead):
             ``ignore_index`` and ``align_corners``.
     """
 
-    def __init__(self, dilations: Sequence[int] = (6, 12, 18),
+    def __init__(self, dilations: Sequence[int] = (1, 6, 12, 18),
                  **kwargs) -> None:
         if not _is_rate_sequence(dilations):
             raise ValueError('DeepLabV3Head: `dilations` must be a non-empty '
-                             'sequence of positive ints (the rates of the 3x3 '
-                             f'atrous branches), got {dilations!r}')
+                             'sequence of positive ints (1 for the 1x1 '
+                             'branch, then the rates of the 3x3 atrous '
+                             f'branches), got {dilations!r}')
+        if dilations[0] != 1:
+            raise ValueError(
+                'DeepLabV3Head: `dilations` starts with 1, the rate of the '
+                "1x1 branch, as in mmseg's ASPPHead; got "
+                f'{tuple(dilations)!r}: for a 1x1 branch and 3x3 branches at '
+                f'these rates write {(1, *dilations)!r}')
         if kwargs.get('input_transform') is not None:
             raise ValueError('DeepLabV3Head works on one feature map: '
                              '`input_transform` must be None, got '
@@ -122,7 +132,7 @@ class DeepLabV3Head(BaseDecodeHead):
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
         branches = [ConvModule(self.in_channels, self.channels, 1, **common)]
-        for rate in self.dilations:
+        for rate in self.dilations[1:]:
             branches.append(
                 ConvModule(
                     self.in_channels,
@@ -146,7 +156,8 @@ class DeepLabV3Head(BaseDecodeHead):
                 f'{tuple(x.shape)}; check `in_channels`/`in_index` against '
                 'the backbone outputs')
         outs: List[Tensor] = [branch(x) for branch in self.aspp_convs]
-        x = torch.cat(outs, dim=1)  # [B, (n_rates + 2) * channels, H, W]
+        # [B, (len(dilations) + 1) * channels, H, W]
+        x = torch.cat(outs, dim=1)
         return self.project(x)  # [B, channels, H, W]
 
     def forward(self, inputs: Tuple[Tensor]) -> Tensor:

@@ -3,6 +3,7 @@ from .inverted_residual import InvertedResidual
 from .make_divisible import make_divisible
 from .mobilevit_block import MobileViTBlock
 from .mobilevitv2_block import MobileViTv2Block
+from .pre_norm_layer import DropRates, PreNormTransformerLayer
 from .separable_self_attention import (SeparableSelfAttention,
                                        SeparableTransformerLayer)
 from .transformer import (MultiheadSelfAttention, TransformerEncoderLayer,
@@ -15,5 +16,6 @@ __all__ = [
     'make_divisible', 'MobileViTBlock', 'fold_patches', 'unfold_patches',
     'MobileViTv2Block', 'resize_to_patch_multiple',
     'SeparableSelfAttention', 'SeparableTransformerLayer',
-    'MultiheadSelfAttention', 'TransformerEncoderLayer', 'padded_attention'
+    'MultiheadSelfAttention', 'TransformerEncoderLayer', 'padded_attention',
+    'DropRates', 'PreNormTransformerLayer'
 ]

@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
+from .pre_norm_layer import DropRates
 from .transformer import TransformerEncoderLayer
 from .unfold_fold import fold_patches, unfold_patches
 
@@ -19,16 +20,14 @@ class MobileViTBlock(nn.Module):
 
     Args:
         in_channels (int): Input (and output) channels ``C``.
-        transformer_dim (int): Token width ``d``.
-        ffn_dim (int): Transformer FFN width.
+        embed_dims (int): Token width ``d``.
+        feedforward_channels (int): Hidden width of the transformer FFNs.
         num_transformer_blocks (int): Number of transformer layers ``L``.
         num_heads (int): Attention heads. Defaults to 4.
         patch_size (int): Patch side. Defaults to 2.
         kernel_size (int): Kernel of the local and fusion convs. Defaults to 3.
-        drop_rate (float): Transformer dropout. Defaults to 0.
-        attn_drop_rate (float): Attention dropout. Defaults to 0.
-        ffn_drop_rate (float): FFN inner dropout. Defaults to 0.
-        drop_path_rate (float): Stochastic depth. Defaults to 0.
+        drop_rates (DropRates): Dropout rates of the transformer layers.
+            Defaults to ``DropRates()`` (none).
         conv_cfg (dict, optional): Convolution config. Defaults to None.
         norm_cfg (dict): Normalization config. Defaults to ``dict(type='BN')``.
         act_cfg (dict): Activation config (also used in the FFN). Defaults to
@@ -37,16 +36,13 @@ class MobileViTBlock(nn.Module):
 
     def __init__(self,
                  in_channels: int,
-                 transformer_dim: int,
-                 ffn_dim: int,
+                 embed_dims: int,
+                 feedforward_channels: int,
                  num_transformer_blocks: int,
                  num_heads: int = 4,
                  patch_size: int = 2,
                  kernel_size: int = 3,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 ffn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
+                 drop_rates: DropRates = DropRates(),
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU')):
@@ -62,7 +58,7 @@ class MobileViTBlock(nn.Module):
                 **common),
             ConvModule(
                 in_channels,
-                transformer_dim,
+                embed_dims,
                 1,
                 bias=False,
                 conv_cfg=conv_cfg,
@@ -71,16 +67,13 @@ class MobileViTBlock(nn.Module):
         )
         self.global_rep = nn.Sequential(*[
             TransformerEncoderLayer(
-                transformer_dim,
+                embed_dims,
                 num_heads,
-                ffn_dim,
-                drop_rate=drop_rate,
-                attn_drop_rate=attn_drop_rate,
-                ffn_drop_rate=ffn_drop_rate,
-                drop_path_rate=drop_path_rate,
+                feedforward_channels,
+                drop_rates=drop_rates,
                 act_cfg=act_cfg) for _ in range(num_transformer_blocks)
-        ], nn.LayerNorm(transformer_dim))
-        self.conv_proj = ConvModule(transformer_dim, in_channels, 1, **common)
+        ], nn.LayerNorm(embed_dims))
+        self.conv_proj = ConvModule(embed_dims, in_channels, 1, **common)
         self.conv_fusion = ConvModule(
             2 * in_channels,
             in_channels,

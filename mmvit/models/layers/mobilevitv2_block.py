@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_norm_layer
 
+from .pre_norm_layer import DropRates
 from .separable_self_attention import SeparableTransformerLayer
 from .unfold_fold import resize_to_patch_multiple
 
@@ -27,16 +28,14 @@ class MobileViTv2Block(nn.Module):
 
     Args:
         in_channels (int): Input (and output) channels ``C``.
-        attn_dims (int): Token width ``d``.
-        ffn_dims (int): FFN hidden width of the transformer layers.
-        num_attn_blocks (int): Number of transformer layers ``L``.
+        embed_dims (int): Token width ``d``.
+        feedforward_channels (int): Hidden width of the transformer FFNs.
+        num_transformer_blocks (int): Number of transformer layers ``L``.
         patch_size (int): Patch side. Defaults to 2.
         kernel_size (int): Kernel of the local depthwise conv. Defaults to 3.
         dilation (int): Dilation of the local depthwise conv. Defaults to 1.
-        drop_rate (float): Dropout after attention and FFN. Defaults to 0.
-        attn_drop_rate (float): Dropout on the context scores. Defaults to 0.
-        ffn_drop_rate (float): FFN inner dropout. Defaults to 0.
-        drop_path_rate (float): Stochastic depth. Defaults to 0.
+        drop_rates (DropRates): Dropout rates of the transformer layers.
+            Defaults to ``DropRates()`` (none).
         conv_cfg (dict, optional): Convolution config. Defaults to None.
         norm_cfg (dict): Norm of the convolutions. Defaults to
             ``dict(type='BN')``.
@@ -49,16 +48,13 @@ class MobileViTv2Block(nn.Module):
 
     def __init__(self,
                  in_channels: int,
-                 attn_dims: int,
-                 ffn_dims: int,
-                 num_attn_blocks: int,
+                 embed_dims: int,
+                 feedforward_channels: int,
+                 num_transformer_blocks: int,
                  patch_size: int = 2,
                  kernel_size: int = 3,
                  dilation: int = 1,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 ffn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
+                 drop_rates: DropRates = DropRates(),
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
@@ -78,7 +74,7 @@ class MobileViTv2Block(nn.Module):
                 act_cfg=act_cfg),
             ConvModule(
                 in_channels,
-                attn_dims,
+                embed_dims,
                 1,
                 bias=False,
                 conv_cfg=conv_cfg,
@@ -88,19 +84,17 @@ class MobileViTv2Block(nn.Module):
         self.global_rep = nn.Sequential(
             *[
                 SeparableTransformerLayer(
-                    attn_dims,
-                    ffn_dims,
-                    drop_rate=drop_rate,
-                    attn_drop_rate=attn_drop_rate,
-                    ffn_drop_rate=ffn_drop_rate,
-                    drop_path_rate=drop_path_rate,
+                    embed_dims,
+                    feedforward_channels,
+                    drop_rates=drop_rates,
                     norm_cfg=attn_norm_cfg,
                     act_cfg=act_cfg,
-                    patch_size=patch_size) for _ in range(num_attn_blocks)
+                    patch_size=patch_size)
+                for _ in range(num_transformer_blocks)
             ],
-            build_norm_layer(attn_norm_cfg, attn_dims)[1])
+            build_norm_layer(attn_norm_cfg, embed_dims)[1])
         self.conv_proj = ConvModule(
-            attn_dims,
+            embed_dims,
             in_channels,
             1,
             conv_cfg=conv_cfg,

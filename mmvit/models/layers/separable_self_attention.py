@@ -17,8 +17,9 @@ from typing import Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_activation_layer, build_norm_layer
-from mmcv.cnn.bricks import DropPath
+from mmcv.cnn import build_norm_layer
+
+from .pre_norm_layer import DropRates, PreNormTransformerLayer, build_ffn
 
 
 def _grid_shape(x: torch.Tensor,
@@ -34,6 +35,10 @@ def _grid_shape(x: torch.Tensor,
             f'{patch_size[0]}x{patch_size[1]} patches; resize it to '
             'multiples of the patch size first')
     return patch_size
+
+
+def _conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 1, bias=True)
 
 
 class SeparableSelfAttention(nn.Module):
@@ -96,7 +101,7 @@ class SeparableSelfAttention(nn.Module):
         return self.out_proj(out.reshape(batch, dims, height, width))
 
 
-class SeparableTransformerLayer(nn.Module):
+class SeparableTransformerLayer(PreNormTransformerLayer):
     """Pre-norm transformer layer of MobileViTv2:
     ``x + Drop(Attn(Norm(x)))`` then ``x + Drop(FFN(Norm(x)))`` with
     ``FFN = 1x1 conv -> act -> Dropout -> 1x1 conv`` and the separable
@@ -104,13 +109,9 @@ class SeparableTransformerLayer(nn.Module):
 
     Args:
         embed_dims (int): Token width ``d``.
-        ffn_dims (int): Hidden width of the feed-forward network.
-        drop_rate (float): Dropout after attention and after the FFN.
-            Defaults to 0.
-        attn_drop_rate (float): Dropout on the context scores. Defaults to 0.
-        ffn_drop_rate (float): Dropout inside the FFN. Defaults to 0.
-        drop_path_rate (float): Stochastic depth on both residual branches.
-            Defaults to 0.
+        feedforward_channels (int): Hidden width of the feed-forward network.
+        drop_rates (DropRates): Dropout rates (``attn_drop_rate`` on the
+            context scores). Defaults to ``DropRates()`` (none).
         norm_cfg (dict): Norm of both branches. Defaults to
             ``dict(type='GN', num_groups=1)``: one group, i.e. a layer norm
             over all of ``d x H x W`` with a per-channel affine map
@@ -123,30 +124,19 @@ class SeparableTransformerLayer(nn.Module):
 
     def __init__(self,
                  embed_dims: int,
-                 ffn_dims: int,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 ffn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
+                 feedforward_channels: int,
+                 drop_rates: DropRates = DropRates(),
                  norm_cfg: dict = dict(type='GN', num_groups=1),
                  act_cfg: Optional[dict] = dict(type='SiLU'),
                  patch_size: Optional[Union[int, Tuple[int, int]]] = None):
-        super().__init__()
+        super().__init__(drop_rates)
         self.norm1 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.attn = SeparableSelfAttention(embed_dims, attn_drop_rate,
+        self.attn = SeparableSelfAttention(embed_dims,
+                                           drop_rates.attn_drop_rate,
                                            patch_size)
         self.norm2 = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.ffn = nn.Sequential(
-            nn.Conv2d(embed_dims, ffn_dims, 1, bias=True),
-            build_activation_layer(act_cfg),
-            nn.Dropout(ffn_drop_rate),
-            nn.Conv2d(ffn_dims, embed_dims, 1, bias=True),
-        )
-        self.dropout = nn.Dropout(drop_rate)
-        self.drop_path = DropPath(
-            drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.ffn = build_ffn(_conv1x1, embed_dims, feedforward_channels,
+                             act_cfg, drop_rates.ffn_drop_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.dropout(self.attn(self.norm1(x))))
-        x = x + self.drop_path(self.dropout(self.ffn(self.norm2(x))))
-        return x
+        return self._residuals(x, self.norm1, self.norm2)

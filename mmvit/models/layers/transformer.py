@@ -3,8 +3,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_activation_layer
-from mmcv.cnn.bricks import DropPath
+
+from .pre_norm_layer import DropRates, PreNormTransformerLayer, build_ffn
 
 #: The fused (flash / memory-efficient) SDPA kernels need a head dim that is
 #: a multiple of this in fp16 / bf16; MobileViT's are 36, 48, 60 (S), 24, 30,
@@ -93,49 +93,33 @@ class MultiheadSelfAttention(nn.Module):
         return self.proj(out)
 
 
-class TransformerEncoderLayer(nn.Module):
-    """Pre-norm transformer encoder layer as used in MobileViT:
-    ``x + Drop(MHSA(LN(x)))`` then ``x + Drop(FFN(LN(x)))`` with
-    ``FFN = Linear -> act -> Dropout -> Linear``.
+class TransformerEncoderLayer(PreNormTransformerLayer):
+    """Pre-norm transformer encoder layer as used in MobileViT, on tokens
+    ``[B*P, N, d]``: ``x + Drop(MHSA(LN(x)))`` then ``x + Drop(FFN(LN(x)))``
+    with ``FFN = Linear -> act -> Dropout -> Linear``.
 
     Args:
         embed_dims (int): Token width ``d``.
         num_heads (int): Attention heads.
-        ffn_dims (int): Hidden width of the feed-forward network.
-        drop_rate (float): Dropout after attention and after the FFN.
-            Defaults to 0.
-        attn_drop_rate (float): Dropout on attention weights. Defaults to 0.
-        ffn_drop_rate (float): Dropout inside the FFN. Defaults to 0.
-        drop_path_rate (float): Stochastic depth on both residual branches.
-            Defaults to 0.
+        feedforward_channels (int): Hidden width of the feed-forward network.
+        drop_rates (DropRates): Dropout rates. Defaults to ``DropRates()``
+            (none).
         act_cfg (dict): FFN activation. Defaults to ``dict(type='SiLU')``.
     """
 
     def __init__(self,
                  embed_dims: int,
                  num_heads: int,
-                 ffn_dims: int,
-                 drop_rate: float = 0.,
-                 attn_drop_rate: float = 0.,
-                 ffn_drop_rate: float = 0.,
-                 drop_path_rate: float = 0.,
+                 feedforward_channels: int,
+                 drop_rates: DropRates = DropRates(),
                  act_cfg: Optional[dict] = dict(type='SiLU')):
-        super().__init__()
+        super().__init__(drop_rates)
         self.ln1 = nn.LayerNorm(embed_dims)
         self.attn = MultiheadSelfAttention(embed_dims, num_heads,
-                                           attn_drop_rate)
+                                           drop_rates.attn_drop_rate)
         self.ln2 = nn.LayerNorm(embed_dims)
-        self.ffn = nn.Sequential(
-            nn.Linear(embed_dims, ffn_dims),
-            build_activation_layer(act_cfg),
-            nn.Dropout(ffn_drop_rate),
-            nn.Linear(ffn_dims, embed_dims),
-        )
-        self.dropout = nn.Dropout(drop_rate)
-        self.drop_path = DropPath(
-            drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        self.ffn = build_ffn(nn.Linear, embed_dims, feedforward_channels,
+                             act_cfg, drop_rates.ffn_drop_rate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.dropout(self.attn(self.ln1(x))))
-        x = x + self.drop_path(self.dropout(self.ffn(self.ln2(x))))
-        return x
+        return self._residuals(x, self.ln1, self.ln2)
