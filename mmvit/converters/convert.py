@@ -16,6 +16,9 @@ Sources (``fmt`` names):
   releases (:mod:`.cvnets_v2`) and timm's ``mobilevitv2_*``
   (:mod:`.timm_v2`).
 
+Which converter reads a checkpoint is its backbone family's record
+(:data:`mmvit.models.backbones.families.FAMILIES`, ``converters``).
+
 The result is laid out like an OpenMMLab checkpoint of mmvit's configs:
 ``backbone.*`` + ``head.fc.*`` (mmpretrain ``ImageClassifier``),
 ``backbone.*`` + ``decode_head.*`` (mmseg ``EncoderDecoder`` with
@@ -26,39 +29,34 @@ The result is laid out like an OpenMMLab checkpoint of mmvit's configs:
 Every source key must map somewhere: an unknown key stops the conversion with
 a message that lists it; nothing is dropped silently.
 """
+import importlib
 from collections import OrderedDict
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 
-from .cvnets import cvnets_to_mmvit
-from .cvnets_v2 import cvnets_v2_to_mmvit
+from mmvit.models.backbones.families import family_of_arch
 from .detect import (FormatMismatchError, detect_format_and_arch,
-                     detect_task, family, strip_module)
-from .hf import hf_to_mmvit
-from .mmpretrain import mmpretrain_to_mmvit
-from .timm import timm_to_mmvit
-from .timm_v2 import timm_v2_to_mmvit
+                     detect_task, strip_module)
 
-CONVERTERS = {
-    'cvnets': cvnets_to_mmvit,
-    'timm': timm_to_mmvit,
-    'hf': hf_to_mmvit,
-    'mmpretrain': mmpretrain_to_mmvit,
-}
-# MobileViTv2 checkpoints: ml-cvnets HEAD's releases and timm's mobilevitv2_*
-V2_CONVERTERS = {
-    'cvnets': cvnets_v2_to_mmvit,
-    'timm': timm_v2_to_mmvit,
-}
+
+def converter(arch: str, fmt: str) -> Callable:
+    """The function that converts a ``fmt`` checkpoint of ``arch``'s family
+    to mmvit (the ``'module:function'`` its record names)."""
+    record = family_of_arch(arch)
+    if fmt not in record.converters:
+        raise ValueError(f'no {fmt} {record.name} checkpoints are known; '
+                         f'{record.name} converts from '
+                         f'{sorted(record.converters)}')
+    module, name = record.converters[fmt].split(':')
+    return getattr(importlib.import_module(module), name)
 
 
 def convert_state_dict(state_dict: Dict[str, torch.Tensor],
                        fmt: Optional[str] = None,
                        arch: Optional[str] = None,
                        **kwargs) -> Tuple['OrderedDict', dict]:
-    """Convert a MobileViT / MobileViTv2 state dict of any supported format
-    to mmvit.
+    """Convert a state dict of any supported family and format to mmvit.
 
     Args:
         state_dict (dict): Source state dict.
@@ -80,12 +78,7 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor],
         raise ValueError('this checkpoint is already in the mmvit layout')
     if fmt is not None and fmt != found_fmt:
         raise FormatMismatchError(fmt, found_fmt)
-    converters = (V2_CONVERTERS
-                  if family(found_arch) == 'MobileViTv2' else CONVERTERS)
-    if found_fmt not in converters:
-        raise ValueError(f'no {found_fmt} {family(found_arch)} checkpoints '
-                         f'are known; {family(found_arch)} converts from '
-                         f'{sorted(converters)}')
-    converted = converters[found_fmt](state_dict, arch=arch, **kwargs)
+    converted = converter(found_arch, found_fmt)(
+        state_dict, arch=arch, **kwargs)
     info = dict(format=found_fmt, arch=found_arch, task=detect_task(converted))
     return converted, info

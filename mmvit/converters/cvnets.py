@@ -15,16 +15,16 @@ convert between the two.
 import math
 import re
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mmvit.apis import TASKS
-from mmvit.models.backbones.mobilevit import ARCH_SETTINGS
 from .detect import check_format_and_arch
 from .detect import detect_task as detect_mmvit_task
-from .detect import strip_module, transformer_depths
-from .key_rules import KeyRule, apply_rules, prefixed, rename_keys
+from .detect import family, task_of_keys, transformer_depths
+from .key_rules import KeyRule, rename_keys
+from .mmvit_keys import (MOBILEVIT_LAYER, LayerNames, aspp_rules,
+                         convert_with_rules, global_rep_rules, task_rules)
 
 
 def conv_norm(cvnets: str, mmvit: str, **kwargs) -> List[KeyRule]:
@@ -36,14 +36,16 @@ def conv_norm(cvnets: str, mmvit: str, **kwargs) -> List[KeyRule]:
     ]
 
 
-_TRANSFORMER = [
-    ('pre_norm_mha.0', 'ln1'),
-    ('pre_norm_mha.1.qkv_proj', 'attn.qkv'),  # rows q | k | v in both
-    ('pre_norm_mha.1.out_proj', 'attn.proj'),
-    ('pre_norm_ffn.0', 'ln2'),
-    ('pre_norm_ffn.1', 'ffn.0'),
-    ('pre_norm_ffn.4', 'ffn.3'),
-]
+# cvnets `TransformerEncoder`: pre_norm_mha = (norm, attention, dropout),
+# pre_norm_ffn = (norm, linear, act, dropout, linear, dropout); qkv rows
+# q | k | v in both
+_LAYER = LayerNames(
+    norm1='pre_norm_mha.0', qkv='pre_norm_mha.1.qkv_proj',
+    proj='pre_norm_mha.1.out_proj', norm2='pre_norm_ffn.0',
+    fc1='pre_norm_ffn.1', fc2='pre_norm_ffn.4')
+# every transformer layer of a MobileViT(v2) block, then its final norm
+GLOBAL_REP = 'layer_{s}.1.global_rep.{i}'
+
 
 def stem_and_mv2_rules() -> List[KeyRule]:
     """The stem and the MV2 blocks (every block of stages 1-2, block 0 of
@@ -56,28 +58,13 @@ def stem_and_mv2_rules() -> List[KeyRule]:
     ]
 
 
-def transformer_rules(pairs: Sequence[Tuple[str, str]]) -> List[KeyRule]:
-    """The transformer layers of a MobileViT(v2) block (``pairs``:
-    ``(cvnets, mmvit)`` names inside a layer) and the norm after the last
-    one (the same index on both sides)."""
-    return [
-        *[
-            KeyRule(f'layer_{{s}}.1.global_rep.{{i}}.{cv}.{{t}}',
-                    f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}')
-            for cv, mm in pairs
-        ],
-        KeyRule('layer_{s}.1.global_rep.{i}.{t}',
-                'layer{s}.1.global_rep.{i}.{t}'),
-    ]
-
-
 BACKBONE_RULES: List[KeyRule] = [
     *stem_and_mv2_rules(),
     # MobileViT blocks (block 1 of stages 3-5)
     *conv_norm('layer_{s}.1.local_rep.conv_3x3', 'layer{s}.1.local_rep.0'),
     KeyRule('layer_{s}.1.local_rep.conv_1x1.block.conv.weight',
             'layer{s}.1.local_rep.1.conv.weight'),
-    *transformer_rules(_TRANSFORMER),
+    *global_rep_rules(GLOBAL_REP, _LAYER, MOBILEVIT_LAYER),
     *conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
     *conv_norm('layer_{s}.1.fusion', 'layer{s}.1.conv_fusion'),
     *conv_norm('conv_1x1_exp', 'conv_1x1_exp'),
@@ -85,19 +72,14 @@ BACKBONE_RULES: List[KeyRule] = [
 
 CLS_HEAD_RULES = [KeyRule('classifier.fc.{t}', 'head.fc.{t}')]
 
-_ASPP = 'seg_head.aspp.aspp_layer'
-SEG_HEAD_RULES: List[KeyRule] = [
-    *conv_norm(f'{_ASPP}.convs.{{i}}', 'decode_head.aspp_convs.{i}'),
-    *conv_norm(f'{_ASPP}.convs.{{i}}.aspp_pool.conv_1x1',
-                'decode_head.aspp_convs.{i}.conv'),
-    *conv_norm(f'{_ASPP}.project', 'decode_head.project'),
-    # v0.1's released checkpoints nest the last conv in a Sequential
-    # (classifier_dropout, classifier, up_16): `seg_head.classifier.
-    # classifier.block.conv`; a bare `seg_head.classifier` conv is read too
-    # (and is what the inverse writes)
-    KeyRule('seg_head.classifier[.classifier].block.conv.{t}',
-            'decode_head.conv_seg.{t}'),
-]
+# v0.1's released checkpoints nest the last conv in a Sequential
+# (classifier_dropout, classifier, up_16): `seg_head.classifier.classifier.
+# block.conv`; a bare `seg_head.classifier` conv is read too (and is what the
+# inverse writes)
+SEG_HEAD_RULES = aspp_rules(
+    conv_norm, 'seg_head.aspp.aspp_layer.convs', 'aspp_pool.conv_1x1',
+    'seg_head.aspp.aspp_layer.project',
+    'seg_head.classifier[.classifier].block.conv')
 
 # extra level `os_64` is neck level 0, `os_128` level 1, ...
 _OUTPUT_STRIDE = {
@@ -120,7 +102,7 @@ DET_HEAD_RULES: List[KeyRule] = [
             'neck.global_layer.1.conv.weight'),
     *conv_norm('ssd_heads.{i}.proj_layer', 'bbox_head.proj_convs.{i}'),
     *conv_norm('ssd_heads.{i}.loc_cls_layer.dw_conv',
-                'bbox_head.dw_convs.{i}'),
+               'bbox_head.dw_convs.{i}'),
     KeyRule('ssd_heads.{i}.loc_cls_layer.pw_conv.block.conv.{t}',
             SEPARABLE_PREDICTOR + '.{i}.{t}'),
     KeyRule('ssd_heads.{i}.loc_cls_layer.block.conv.{t}',
@@ -128,32 +110,29 @@ DET_HEAD_RULES: List[KeyRule] = [
 ]
 
 
+# task -> (the backbone keys' prefix, the head's rules)
+HEADS = {
+    'classifier': ('', CLS_HEAD_RULES),
+    'segmentor': ('encoder.', SEG_HEAD_RULES),
+    'detector': ('encoder.', DET_HEAD_RULES),
+}
+# task -> the key prefix of its head in a cvnets checkpoint (v1 and v2)
+HEAD_KEYS = {
+    'detector': 'ssd_heads.',
+    'segmentor': 'seg_head.',
+    'classifier': 'classifier.'
+}
+
+
 def rules(task: str) -> List[KeyRule]:
     """Key rules of a whole cvnets checkpoint of ``task`` (one of
     :data:`mmvit.apis.TASKS`)."""
-    if task == 'backbone':
-        return BACKBONE_RULES
-    if task == 'classifier':
-        return prefixed(BACKBONE_RULES, '', 'backbone.') + CLS_HEAD_RULES
-    if task == 'segmentor':
-        return prefixed(BACKBONE_RULES, 'encoder.',
-                        'backbone.') + SEG_HEAD_RULES
-    if task == 'detector':
-        return prefixed(BACKBONE_RULES, 'encoder.',
-                        'backbone.') + DET_HEAD_RULES
-    raise ValueError(f'unknown task {task!r}; valid tasks are {TASKS}')
+    return task_rules(task, BACKBONE_RULES, HEADS, 'cvnets', 'MobileViT')
 
 
 def detect_task(keys) -> str:
     """Task of a cvnets-layout checkpoint from its head keys."""
-    keys = list(keys)
-    if any(k.startswith('ssd_heads.') for k in keys):
-        return 'detector'
-    if any(k.startswith('seg_head.') for k in keys):
-        return 'segmentor'
-    if any(k.startswith('classifier.') for k in keys):
-        return 'classifier'
-    return 'backbone'
+    return task_of_keys(keys, HEAD_KEYS)
 
 
 def split_box_cls(tensor: torch.Tensor,
@@ -199,6 +178,40 @@ def default_num_anchors() -> Tuple[int, ...]:
     return tuple(SSDLiteAnchorGenerator().num_base_priors)
 
 
+def from_cvnets(state_dict: Dict[str, torch.Tensor], family_name: str,
+                rules_of: Callable[[str], List[KeyRule]], arch: Optional[str],
+                num_anchors: Optional[Sequence[int]],
+                what: str) -> Tuple['OrderedDict', str]:
+    """``(mmvit state dict, task)`` of a cvnets checkpoint of the backbone
+    family ``family_name``, by the rules ``rules_of(task)``; a detector's
+    box + class predictors split with ``num_anchors`` (None: cvnets').
+    ``what``: the checkpoint in messages."""
+    out, task = convert_with_rules(state_dict, 'cvnets', family_name, arch,
+                                   detect_task, rules_of, what)
+    if task == 'detector':
+        out = split_predictors(
+            out, default_num_anchors() if num_anchors is None else num_anchors)
+    return out, task
+
+
+def to_cvnets(state_dict: Dict[str, torch.Tensor], arch: str, task: str,
+              rules_of: Callable[[str], List[KeyRule]]) -> 'OrderedDict':
+    """The inverse of :func:`from_cvnets` for an mmvit state dict of
+    ``arch`` and ``task``."""
+    source = OrderedDict(state_dict)
+    if task == 'detector':
+        source = merge_predictors(source)
+    renamed, unmatched = rename_keys(
+        source,
+        rules_of(task),
+        dict(depths=transformer_depths(arch)),
+        forward=False)
+    if unmatched:
+        raise ValueError(f'{len(unmatched)} mmvit key(s) have no cvnets '
+                         f'{family(arch)} counterpart: {unmatched[:10]}')
+    return OrderedDict((renamed[k], v) for k, v in source.items())
+
+
 def cvnets_to_mmvit(
     state_dict: Dict[str, torch.Tensor],
     arch: Optional[str] = None,
@@ -214,17 +227,8 @@ def cvnets_to_mmvit(
             of each level, to split the combined box + class predictors.
             Defaults to None: cvnets' (:func:`default_num_anchors`).
     """
-    state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(
-        state_dict, 'cvnets', arch, backbone='MobileViT')
-    task = detect_task(state_dict)
-    out = apply_rules(state_dict, rules(task),
-                      dict(depths=transformer_depths(arch)),
-                      f'cvnets {task}')
-    if task == 'detector':
-        out = split_predictors(
-            out, default_num_anchors() if num_anchors is None else num_anchors)
-    return out
+    return from_cvnets(state_dict, 'MobileViT', rules, arch, num_anchors,
+                       'cvnets')[0]
 
 
 def split_predictors(state_dict, num_anchors: Sequence[int]) -> 'OrderedDict':
@@ -285,19 +289,7 @@ def mmvit_to_cvnets(
     """mmvit classifier / segmentor / detector (or bare backbone) state dict
     -> ml-cvnets key layout; the inverse of :func:`cvnets_to_mmvit`."""
     _, arch = check_format_and_arch(state_dict, 'mmvit')
-    if arch not in ARCH_SETTINGS:
-        raise ValueError(f'a MobileViTv2 {arch!r} state dict: convert it '
+    if family(arch) != 'MobileViT':
+        raise ValueError(f'a {family(arch)} {arch!r} state dict: convert it '
                          'with mmvit.converters.mmvit_v2_to_cvnets')
-    task = detect_mmvit_task(state_dict)
-    source = OrderedDict(state_dict)
-    if task == 'detector':
-        source = merge_predictors(state_dict)
-    renamed, unmatched = rename_keys(
-        source,
-        rules(task),
-        dict(depths=transformer_depths(arch)),
-        forward=False)
-    if unmatched:
-        raise ValueError(f'{len(unmatched)} mmvit key(s) have no cvnets '
-                         f'counterpart: {unmatched[:10]}')
-    return OrderedDict((renamed[k], v) for k, v in source.items())
+    return to_cvnets(state_dict, arch, detect_mmvit_task(state_dict), rules)

@@ -15,43 +15,38 @@ converters reverse the stem's input channels (``rgb_to_bgr=True``), so that a
 converted model takes the BGR images of mmvit's configs, as the v1 weights
 do; :func:`mmvit_v2_to_cvnets` reverses them back.
 """
-import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from .cvnets import (DET_HEAD_RULES, SEG_HEAD_RULES, conv_norm,
-                     default_num_anchors, detect_task, merge_predictors,
-                     split_predictors, stem_and_mv2_rules, transformer_rules)
-from .detect import V2_MARKERS, check_format_and_arch, detect_format_and_arch
+from mmvit.models.backbones.families import FAMILIES
+from .cvnets import (DET_HEAD_RULES, GLOBAL_REP, SEG_HEAD_RULES, conv_norm,
+                     detect_task, from_cvnets, stem_and_mv2_rules, to_cvnets)
+from .detect import detect_format_and_arch
 from .detect import detect_task as detect_mmvit_layout_task
-from .detect import family, strip_module
-from .key_rules import KeyRule, apply_rules, prefixed, rename_keys
+from .detect import family
+from .key_rules import KeyRule
+from .mmvit_keys import (MOBILEVITV2_LAYER, LayerNames, global_rep_rules,
+                         task_rules)
 from .timm import flip_stem_rgb_to_bgr
 
 __all__ = [
-    'MARKER', 'MMVIT_MARKER', 'TASKS', 'arch_of', 'detect_task', 'rules', 'cvnets_v2_to_mmvit', 'mmvit_v2_to_cvnets'
+    'MARKER', 'arch_of', 'detect_task', 'rules',
+    'cvnets_v2_to_mmvit', 'mmvit_v2_to_cvnets'
 ]
 
 #: The key that tells an ml-cvnets MobileViTv2 checkpoint (v1's transformer
 #: layers have ``pre_norm_mha``, v2's ``pre_norm_attn``) and, by its width,
-#: the width multiplier; and the same key of an mmvit ``MobileViTv2``.
-MARKER = V2_MARKERS['cvnets'][0]
-MMVIT_MARKER = V2_MARKERS['mmvit'][0]
-TASKS = ('backbone', 'classifier', 'detector', 'segmentor')
-
+#: the width multiplier.
+MARKER = FAMILIES['MobileViTv2'].markers['cvnets'].pattern
 
 # cvnets `LinearAttnFFN`: pre_norm_attn = (norm, attention, dropout),
 # pre_norm_ffn = (norm, conv + act, dropout, conv, dropout)
-_TRANSFORMER = [
-    ('pre_norm_attn.0', 'norm1'),
-    ('pre_norm_attn.1.qkv_proj.block.conv', 'attn.qkv_proj'),
-    ('pre_norm_attn.1.out_proj.block.conv', 'attn.out_proj'),
-    ('pre_norm_ffn.0', 'norm2'),
-    ('pre_norm_ffn.1.block.conv', 'ffn.0'),
-    ('pre_norm_ffn.3.block.conv', 'ffn.3'),
-]
+_LAYER = LayerNames(
+    norm1='pre_norm_attn.0', qkv='pre_norm_attn.1.qkv_proj.block.conv',
+    proj='pre_norm_attn.1.out_proj.block.conv', norm2='pre_norm_ffn.0',
+    fc1='pre_norm_ffn.1.block.conv', fc2='pre_norm_ffn.3.block.conv')
 
 BACKBONE_RULES: List[KeyRule] = [
     *stem_and_mv2_rules(),
@@ -59,7 +54,7 @@ BACKBONE_RULES: List[KeyRule] = [
     *conv_norm('layer_{s}.1.local_rep.0', 'layer{s}.1.local_rep.0'),
     KeyRule('layer_{s}.1.local_rep.1.block.conv.weight',
             'layer{s}.1.local_rep.1.conv.weight'),
-    *transformer_rules(_TRANSFORMER),
+    *global_rep_rules(GLOBAL_REP, _LAYER, MOBILEVITV2_LAYER),
     *conv_norm('layer_{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
 ]
 
@@ -75,23 +70,20 @@ AUX_HEAD_RULES: List[KeyRule] = [
 ]
 
 
+HEADS = {
+    'classifier': ('', CLS_HEAD_RULES),
+    'segmentor': ('encoder.', SEG_HEAD_RULES + AUX_HEAD_RULES),
+    'detector': ('encoder.', DET_HEAD_RULES),
+}
+
+
 def rules(task: str) -> List[KeyRule]:
     """Key rules of a whole cvnets MobileViTv2 checkpoint of ``task``
     (``'backbone'``, ``'classifier'``, ``'detector'``, ``'segmentor'``). They
     need no context (``rename_keys(keys, rules(task), {})``); a detector's
     box + class predictors go to placeholder keys that
     :func:`cvnets_v2_to_mmvit` splits."""
-    if task == 'backbone':
-        return BACKBONE_RULES
-    if task == 'classifier':
-        return prefixed(BACKBONE_RULES, '', 'backbone.') + CLS_HEAD_RULES
-    if task == 'segmentor':
-        return prefixed(BACKBONE_RULES, 'encoder.',
-                        'backbone.') + SEG_HEAD_RULES + AUX_HEAD_RULES
-    if task == 'detector':
-        return prefixed(BACKBONE_RULES, 'encoder.',
-                        'backbone.') + DET_HEAD_RULES
-    raise ValueError(f'unknown task {task!r}; valid tasks are {TASKS}')
+    return task_rules(task, BACKBONE_RULES, HEADS, 'cvnets', 'MobileViTv2')
 
 
 def arch_of(state_dict: Dict[str, torch.Tensor]) -> str:
@@ -103,11 +95,6 @@ def arch_of(state_dict: Dict[str, torch.Tensor]) -> str:
             f'not a cvnets / mmvit MobileViTv2 checkpoint but {fmt} '
             f'{family(arch)} {arch!r} (no key like {MARKER.pattern})')
     return arch
-
-
-def _stem_key(task: str) -> str:
-    return 'stem.conv.weight' if task == 'backbone' else \
-        'backbone.stem.conv.weight'
 
 
 def cvnets_v2_to_mmvit(
@@ -132,18 +119,10 @@ def cvnets_v2_to_mmvit(
             released weights expect RGB, mmvit's configs feed BGR). Defaults
             to True.
     """
-    state_dict = strip_module(state_dict)
-    check_format_and_arch(
-        state_dict, 'cvnets', arch, backbone='MobileViTv2')
-    task = detect_task(state_dict)
-    out = apply_rules(state_dict, rules(task), {},
-                      f'cvnets MobileViTv2 {task}')
-    if task == 'detector':
-        out = split_predictors(
-            out,
-            default_num_anchors() if num_anchors is None else num_anchors)
+    out, task = from_cvnets(state_dict, 'MobileViTv2', rules, arch,
+                            num_anchors, 'cvnets MobileViTv2')
     if rgb_to_bgr:
-        flip_stem_rgb_to_bgr(out, _stem_key(task))
+        flip_stem_rgb_to_bgr(out, task)
     return out
 
 
@@ -154,15 +133,9 @@ def mmvit_v2_to_cvnets(
     backbone) state dict -> ml-cvnets key layout; the inverse of
     :func:`cvnets_v2_to_mmvit` (``bgr_to_rgb`` undoes its ``rgb_to_bgr``).
     """
-    arch_of(state_dict)  # a MobileViTv2 state dict, else a clear error
+    arch = arch_of(state_dict)  # a MobileViTv2 state dict, else a clear error
     task = detect_mmvit_layout_task(state_dict)
     source = OrderedDict(state_dict)
     if bgr_to_rgb:
-        flip_stem_rgb_to_bgr(source, _stem_key(task))
-    if task == 'detector':
-        source = merge_predictors(source)
-    renamed, unmatched = rename_keys(source, rules(task), {}, forward=False)
-    if unmatched:
-        raise ValueError(f'{len(unmatched)} mmvit key(s) have no cvnets '
-                         f'MobileViTv2 counterpart: {unmatched[:10]}')
-    return OrderedDict((renamed[k], v) for k, v in source.items())
+        flip_stem_rgb_to_bgr(source, task)
+    return to_cvnets(source, arch, task, rules)

@@ -1,27 +1,24 @@
-"""What a MobileViT / MobileViTv2 checkpoint is: its key layout (format),
-its variant and its task, read off the keys and one tensor width.
+"""What a checkpoint is: its key layout (format), its backbone family and
+variant, and its task, read off the keys and one tensor width.
 
-Every fact about the variants comes from the backbones' tables
-(``MobileViT.arch_settings``, ``MobileViTv2.arch_settings``): the token
-width of the stage-5 transformer tells the variant (the v1 keys ``'small'``
-... and the v2 widths ``'0.5'`` ... never collide), its transformer depths
-drive the key rules.
+Every fact about the families comes from their records
+(:data:`mmvit.models.backbones.families.FAMILIES`): the key that marks a
+family in each format, the arch that key's width tells (the arch keys of
+all families differ: ``'small'`` ..., ``'0.5'`` ...), the transformer
+depths the key rules need.
 """
 import re
 from collections import OrderedDict
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import torch
 
-from mmvit.models.backbones.mobilevit import ARCH_SETTINGS
-from mmvit.models.backbones.mobilevitv2 import \
-    ARCH_SETTINGS as V2_ARCH_SETTINGS
-from mmvit.models.backbones.mobilevitv2 import arch_of_last_attn_dim
+from mmvit.models.backbones.families import FAMILIES, family_of_arch
 
 __all__ = [
     'FORMATS', 'FORMAT_NAMES', 'FormatMismatchError', 'check_format_and_arch',
     'detect_format_and_arch', 'detect_task', 'family', 'strip_module',
-    'transformer_depths'
+    'task_of_keys', 'transformer_depths'
 ]
 
 FORMATS = ('cvnets', 'timm', 'hf', 'mmpretrain')
@@ -32,44 +29,18 @@ FORMAT_NAMES = {
     'mmpretrain': 'an mmpretrain',
     'mmvit': 'an mmvit',
 }
-
-# MobileViTv2, format -> (the key of a stage-5 attention tensor, the axis
-# whose size is the stage-5 token width). Checked before v1's: timm's v1
-# marker also matches v2 checkpoints.
-V2_MARKERS = {
-    'cvnets': (re.compile(r'^(encoder\.)?layer_5\.1\.global_rep\.0\.'
-                          r'pre_norm_attn\.0\.weight$'), 0),
-    'timm': (re.compile(r'^stages\.4\.1\.transformer\.0\.attn\.qkv_proj\.'
-                        r'weight$'), 1),
-    'mmvit': (re.compile(r'^(backbone\.)?layer5\.1\.global_rep\.0\.'
-                         r'norm1\.weight$'), 0),
-}
-# MobileViT, format -> the key of the first stage-5 transformer layer's
-# norm, whose width is the variant's stage-5 token width
-_MARKERS = {
-    'mmpretrain':
-    re.compile(r'(^|\.)layers\.4\.1\.global_rep\.0\.ln1\.weight$'),
-    'cvnets':
-    re.compile(r'^(encoder\.)?layer_5\.1\.global_rep\.0\.pre_norm_mha\.0'
-               r'\.weight$'),
-    'timm':
-    re.compile(r'^stages\.4\.1\.transformer\.0\.norm1\.weight$'),
-    'hf':
-    re.compile(r'^(mobilevit\.)?encoder\.layer\.4\.transformer\.layer\.0\.'
-               r'layernorm_before\.weight$'),
-    'mmvit':
-    re.compile(r'^(backbone\.)?layer5\.1\.global_rep\.0\.ln1\.weight$'),
-}
 # looser hints: the stem, to tell a truncated checkpoint from a foreign one
 _HINTS = {
-    'cvnets': re.compile(r'^(encoder\.)?conv_1\.block\.conv\.weight$'),
-    'timm': re.compile(r'^stem\.conv\.weight$'),
-    'hf': re.compile(r'^(mobilevit\.)?conv_stem\.convolution\.weight$'),
-    'mmpretrain': re.compile(r'(^|\.)layers\.0\.0\.conv\.0\.conv\.weight$'),
+    'cvnets': r'^(encoder\.)?conv_1\.block\.conv\.weight$',
+    'timm': r'^stem\.conv\.weight$',
+    'hf': r'^(mobilevit\.)?conv_stem\.convolution\.weight$',
+    'mmpretrain': r'(^|\.)layers\.0\.0\.conv\.0\.conv\.weight$',
 }
-_ARCH_BY_LAYER5_DIM = {
-    setting['stages'][4].transformer_dim: arch
-    for arch, setting in ARCH_SETTINGS.items()
+# the head of each task in mmvit's layout
+_MMVIT_HEADS = {
+    'detector': 'bbox_head.',
+    'segmentor': 'decode_head.',
+    'classifier': 'head.'
 }
 
 
@@ -84,24 +55,15 @@ class FormatMismatchError(ValueError):
 
 
 def family(arch: str) -> str:
-    """``'MobileViT'`` or ``'MobileViTv2'``: the backbone of an arch key."""
-    if arch in V2_ARCH_SETTINGS:
-        return 'MobileViTv2'
-    if arch in ARCH_SETTINGS:
-        return 'MobileViT'
-    raise KeyError(f'unknown arch {arch!r}; MobileViT archs are '
-                   f'{list(ARCH_SETTINGS)}, MobileViTv2 widths '
-                   f'{list(V2_ARCH_SETTINGS)}')
+    """The backbone family (``'MobileViT'``, ``'MobileViTv2'``, ...) of an
+    arch key."""
+    return family_of_arch(arch).name
 
 
 def transformer_depths(arch: str) -> Dict[int, int]:
-    """``{stage (1-based): transformer layers}`` of the MobileViT stages of
-    ``arch``, the context the key rules derive layer indices from."""
-    return {
-        i + 1: stage.num_transformer_blocks
-        for i, stage in enumerate(ARCH_SETTINGS[arch]['stages'])
-        if stage.block == 'mobilevit'
-    }
+    """``{stage (1-based): transformer layers}`` of ``arch``, the context
+    the key rules derive layer indices from."""
+    return family_of_arch(arch).depths(arch)
 
 
 def strip_module(
@@ -114,36 +76,39 @@ def strip_module(
     return state_dict
 
 
-def _arch_of(key: str, value: torch.Tensor) -> str:
-    dim = value.shape[0]
-    if dim not in _ARCH_BY_LAYER5_DIM:
-        raise ValueError(f'{key} has width {dim}; known MobileViT widths are '
-                         f'{_ARCH_BY_LAYER5_DIM}')
-    return _ARCH_BY_LAYER5_DIM[dim]
-
-
 def detect_format_and_arch(
         state_dict: Dict[str, torch.Tensor]) -> Tuple[str, str]:
-    """Return ``(format, arch)`` of a MobileViT / MobileViTv2 state dict
-    (``format`` one of ``'cvnets'``, ``'timm'``, ``'hf'``, ``'mmpretrain'``,
-    ``'mmvit'``; ``arch`` a key of ``MobileViT.arch_settings`` or of
-    ``MobileViTv2.arch_settings``, see :func:`family`), from its keys and the
-    width of its stage-5 transformer, or raise a ``ValueError`` that says
-    what was found."""
-    for fmt, (marker, axis) in V2_MARKERS.items():
-        for key, value in state_dict.items():
-            if marker.search(key):
-                return fmt, arch_of_last_attn_dim(value.shape[axis])
-    for fmt, marker in _MARKERS.items():
-        for key, value in state_dict.items():
-            if marker.search(key):
-                return fmt, _arch_of(key, value)
+    """Return ``(format, arch)`` of a state dict of a registered backbone
+    family (``format`` one of :data:`FORMATS` or ``'mmvit'``; ``arch`` an
+    arch key of the family, see :func:`family`), from the key that marks
+    the family and the width of its tensor, or raise a ``ValueError`` that
+    says what was found."""
+    found = {}  # family name -> (family, format, key, tensor) of its marker
+    for record in FAMILIES.values():
+        for fmt, marker in record.markers.items():
+            key = next((k for k in state_dict if marker.pattern.search(k)),
+                       None)
+            if key is not None and record.name not in found:
+                found[record.name] = (record, fmt, key, state_dict[key])
+    if len(found) > 1:
+        marked = {name: key for name, (_, _, key, _) in found.items()}
+        raise ValueError(f'the keys mark several backbone families: {marked}')
+    if found:
+        (record, fmt, key, value), = found.values()
+        width = value.shape[record.markers[fmt].axis]
+        try:
+            return fmt, record.arch_of_width(width)
+        except ValueError as err:
+            raise ValueError(f'{key} has width {width}: {err}') from None
     for fmt, hint in _HINTS.items():
-        if any(hint.search(k) for k in state_dict):
+        if any(re.search(hint, k) for k in state_dict):
+            markers = ' or '.join(
+                record.markers[fmt].pattern.pattern
+                for record in FAMILIES.values() if fmt in record.markers)
             raise ValueError(
                 f'this looks like {FORMAT_NAMES[fmt]} checkpoint, but it '
                 'lacks the stage-5 transformer that tells the MobileViT '
-                f'variant (no key like {_MARKERS[fmt].pattern})')
+                f'variant (no key like {markers})')
     sample = ', '.join(list(state_dict)[:5])
     raise ValueError('not a MobileViT checkpoint in a known format; its first '
                      f'keys are: {sample}')
@@ -156,7 +121,7 @@ def check_format_and_arch(
         backbone: Optional[str] = None) -> Tuple[str, str]:
     """:func:`detect_format_and_arch`, raising when the checkpoint is not of
     the expected ``fmt`` (:class:`FormatMismatchError`), ``backbone``
-    (``'MobileViT'`` / ``'MobileViTv2'``, see :func:`family`) or ``arch``."""
+    (a family name, see :func:`family`) or ``arch``."""
     found_fmt, found_arch = detect_format_and_arch(state_dict)
     if fmt is not None and found_fmt != fmt:
         raise FormatMismatchError(fmt, found_fmt)
@@ -173,12 +138,14 @@ def check_format_and_arch(
 def detect_task(state_dict: Dict[str, torch.Tensor]) -> str:
     """Task of an mmvit-layout state dict, one of :data:`mmvit.apis.TASKS`
     (``'backbone'`` for bare backbone keys)."""
-    heads = {
-        'detector': 'bbox_head.',
-        'segmentor': 'decode_head.',
-        'classifier': 'head.'
-    }
+    return task_of_keys(state_dict, _MMVIT_HEADS)
+
+
+def task_of_keys(keys: Iterable[str], heads: Dict[str, str]) -> str:
+    """The first task of ``heads`` (task -> key prefix of its head) with a
+    key under its prefix; ``'backbone'`` for none."""
+    keys = list(keys)
     for task, prefix in heads.items():
-        if any(k.startswith(prefix) for k in state_dict):
+        if any(k.startswith(prefix) for k in keys):
             return task
     return 'backbone'

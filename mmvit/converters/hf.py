@@ -11,22 +11,21 @@ from typing import Dict, List, Optional
 
 import torch
 
-from .detect import check_format_and_arch, strip_module, transformer_depths
-from .key_rules import KeyRule, apply_rules, prefixed
-
-_STAGE = {'s': (lambda s: s + 1, lambda s: s - 1)}
-
-
-def _depth(fields: dict, context: dict) -> int:
-    return context['depths'][fields['s']]
+from .detect import task_of_keys
+from .key_rules import KeyRule, prefixed
+from .mmvit_keys import (MOBILEVIT_LAYER, STAGE_FROM_0, LayerNames,
+                         aspp_rules, convert_with_rules, global_rep_rules,
+                         task_rules)
 
 
 def _conv_norm(hf: str, mmvit: str) -> List[KeyRule]:
     """HF ``MobileViTConvLayer`` (``.convolution`` / ``.normalization``) <->
     mmcv ``ConvModule`` (``.conv`` / ``.bn``)."""
     return [
-        KeyRule(f'{hf}.convolution.{{t}}', f'{mmvit}.conv.{{t}}', maps=_STAGE),
-        KeyRule(f'{hf}.normalization.{{t}}', f'{mmvit}.bn.{{t}}', maps=_STAGE),
+        KeyRule(f'{hf}.convolution.{{t}}', f'{mmvit}.conv.{{t}}',
+                maps=STAGE_FROM_0),
+        KeyRule(f'{hf}.normalization.{{t}}', f'{mmvit}.bn.{{t}}',
+                maps=STAGE_FROM_0),
     ]
 
 
@@ -38,14 +37,11 @@ def _mv2(hf: str, mmvit: str) -> List[KeyRule]:
     ]
 
 
-_TRANSFORMER = [
-    ('layernorm_before', 'ln1'),
-    ('attention.attention.qkv', 'attn.qkv'),  # made by merge_qkv
-    ('attention.output.dense', 'attn.proj'),
-    ('layernorm_after', 'ln2'),
-    ('intermediate.dense', 'ffn.0'),
-    ('output.dense', 'ffn.3'),
-]
+# HF's `MobileViTTransformerLayer`; `qkv` is made by merge_qkv
+_TRANSFORMER = LayerNames(
+    norm1='layernorm_before', qkv='attention.attention.qkv',
+    proj='attention.output.dense', norm2='layernorm_after',
+    fc1='intermediate.dense', fc2='output.dense')
 _LAYER = 'encoder.layer.{s}'
 
 BACKBONE_RULES: List[KeyRule] = [
@@ -56,32 +52,26 @@ BACKBONE_RULES: List[KeyRule] = [
     KeyRule(
         f'{_LAYER}.conv_1x1.convolution.weight',
         'layer{s}.1.local_rep.1.conv.weight',
-        maps=_STAGE),
-    *[
-        KeyRule(
-            f'{_LAYER}.transformer.layer.{{i}}.{hf}.{{t}}',
-            f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}',
-            maps=_STAGE) for hf, mm in _TRANSFORMER
-    ],
-    KeyRule(
-        f'{_LAYER}.layernorm.{{t}}',
-        'layer{s}.1.global_rep.{depth}.{t}',
-        maps=_STAGE,
-        derived={'depth': _depth}),
+        maps=STAGE_FROM_0),
+    *global_rep_rules(
+        f'{_LAYER}.transformer.layer.{{i}}',
+        _TRANSFORMER,
+        MOBILEVIT_LAYER,
+        norm=f'{_LAYER}.layernorm',
+        maps=STAGE_FROM_0),
     *_conv_norm(f'{_LAYER}.conv_projection', 'layer{s}.1.conv_proj'),
     *_conv_norm(f'{_LAYER}.fusion', 'layer{s}.1.conv_fusion'),
     *_conv_norm('conv_1x1_exp', 'conv_1x1_exp'),
 ]
 
-_ASPP = 'segmentation_head.aspp'
-SEG_HEAD_RULES: List[KeyRule] = [
-    *_conv_norm(f'{_ASPP}.convs.{{i}}', 'decode_head.aspp_convs.{i}'),
-    *_conv_norm(f'{_ASPP}.convs.{{i}}.conv_1x1',
-                'decode_head.aspp_convs.{i}.conv'),
-    *_conv_norm(f'{_ASPP}.project', 'decode_head.project'),
-    KeyRule('segmentation_head.classifier.convolution.{t}',
-            'decode_head.conv_seg.{t}'),
-]
+SEG_HEAD_RULES = aspp_rules(_conv_norm, 'segmentation_head.aspp.convs',
+                            'conv_1x1', 'segmentation_head.aspp.project',
+                            'segmentation_head.classifier.convolution')
+
+HEADS = {
+    'classifier': ('mobilevit.', [KeyRule('classifier.{t}', 'head.fc.{t}')]),
+    'segmentor': ('mobilevit.', SEG_HEAD_RULES),
+}
 
 
 def rules(task: str, prefix: str = 'mobilevit.') -> List[KeyRule]:
@@ -89,22 +79,16 @@ def rules(task: str, prefix: str = 'mobilevit.') -> List[KeyRule]:
     (HF's ``MobileViTModel`` has none, the task models' backbone has it)."""
     if task == 'backbone':
         return BACKBONE_RULES + prefixed(BACKBONE_RULES, prefix, '')
-    backbone = prefixed(BACKBONE_RULES, 'mobilevit.', 'backbone.')
-    if task == 'classifier':
-        return backbone + [KeyRule('classifier.{t}', 'head.fc.{t}')]
-    if task == 'segmentor':
-        return backbone + SEG_HEAD_RULES
-    raise ValueError(f'HF has no MobileViT {task} models')
+    return task_rules(task, BACKBONE_RULES, HEADS, 'HF', 'MobileViT')
 
 
 def detect_task(keys) -> str:
-    """Task of an HF-layout checkpoint from its head keys."""
-    keys = list(keys)
-    if any(k.startswith('segmentation_head.') for k in keys):
-        return 'segmentor'
-    if any(k.startswith('classifier.') for k in keys):
-        return 'classifier'
-    return 'backbone'  # MobileViTModel, or a classifier without classes
+    """Task of an HF-layout checkpoint from its head keys (``'backbone'``:
+    a ``MobileViTModel``, or a classifier without classes)."""
+    return task_of_keys(keys, {
+        'segmentor': 'segmentation_head.',
+        'classifier': 'classifier.'
+    })
 
 
 _QKV = re.compile(r'(.*)\.attention\.attention\.(query|key|value)\.'
@@ -142,10 +126,5 @@ def hf_to_mmvit(
     ``MobileViTForSemanticSegmentation`` / ``MobileViTModel`` state dict ->
     mmvit. HF's weights take BGR input (its image processor flips RGB to
     BGR), like mmvit's configs."""
-    state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(
-        state_dict, 'hf', arch, backbone='MobileViT')
-    task = detect_task(state_dict)
-    return apply_rules(
-        merge_qkv(state_dict), rules(task),
-        dict(depths=transformer_depths(arch)), f'hf {task}')
+    return convert_with_rules(merge_qkv(state_dict), 'hf', 'MobileViT', arch,
+                              detect_task, rules, 'hf')[0]

@@ -150,7 +150,6 @@ def rename_keys(keys: Iterable[str],
     return renamed, unmatched
 
 
-
 def apply_rules(state_dict: Dict[str, torch.Tensor], rules: List[KeyRule],
                 context: dict, what: str) -> 'OrderedDict[str, torch.Tensor]':
     """``state_dict`` with every key renamed to mmvit's by ``rules`` (tensors

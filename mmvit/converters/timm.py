@@ -6,42 +6,34 @@ timm's ``ConvNormAct`` names its parts ``.conv`` / ``.bn`` like mmcv's
 ``global_rep``).
 """
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional
 
 import torch
 
-from .detect import check_format_and_arch, strip_module, transformer_depths
-from .key_rules import KeyRule, apply_rules, prefixed
-
-_STAGE = {'s': (lambda s: s + 1, lambda s: s - 1)}
-
-
-def _depth(fields: dict, context: dict) -> int:
-    return context['depths'][fields['s']]
+from .detect import task_of_keys
+from .key_rules import KeyRule
+from .mmvit_keys import (MOBILEVIT_LAYER, STAGE_FROM_0, LayerNames,
+                         convert_with_rules, global_rep_rules, task_rules)
 
 
 def _conv_bn(timm: str, mmvit: str) -> List[KeyRule]:
     return [
-        KeyRule(f'{timm}.{part}.{{t}}', f'{mmvit}.{part}.{{t}}', maps=_STAGE)
-        for part in ('conv', 'bn')
+        KeyRule(f'{timm}.{part}.{{t}}', f'{mmvit}.{part}.{{t}}',
+                maps=STAGE_FROM_0) for part in ('conv', 'bn')
     ]
 
 
-_TRANSFORMER = [
-    ('norm1', 'ln1'),
-    ('attn.qkv', 'attn.qkv'),
-    ('attn.proj', 'attn.proj'),
-    ('norm2', 'ln2'),
-    ('mlp.fc1', 'ffn.0'),
-    ('mlp.fc2', 'ffn.3'),
-]
+_LAYER = LayerNames(
+    norm1='norm1', qkv='attn.qkv', proj='attn.proj', norm2='norm2',
+    fc1='mlp.fc1', fc2='mlp.fc2')
 
-def byobnet_rules(transformer: Sequence[Tuple[str, str]]) -> List[KeyRule]:
+
+def byobnet_rules(layer: LayerNames, mmvit: LayerNames) -> List[KeyRule]:
     """The rules every timm MobileViT layout shares (v1 and v2 are both
     ``ByobNet`` s): the stem, the MV2 blocks (every block of stages 1-2,
     block 0 of stages 3-5), the MobileViT block's local representation,
-    its transformer layers (``transformer``: ``(timm, mmvit)`` name pairs
-    inside a layer), the final norm and the projection back."""
+    its transformer layers (the names inside a layer: timm's ``layer``,
+    mmvit's ``mmvit``), the final norm and the projection back."""
     return [
         *_conv_bn('stem', 'stem'),
         *_conv_bn('stages.{s}.{b}.conv1_1x1', 'layer{s}.{b}.conv.0'),
@@ -51,51 +43,57 @@ def byobnet_rules(transformer: Sequence[Tuple[str, str]]) -> List[KeyRule]:
         KeyRule(
             'stages.{s}.1.conv_1x1.weight',
             'layer{s}.1.local_rep.1.conv.weight',
-            maps=_STAGE),
-        *[
-            KeyRule(
-                f'stages.{{s}}.1.transformer.{{i}}.{tm}.{{t}}',
-                f'layer{{s}}.1.global_rep.{{i}}.{mm}.{{t}}',
-                maps=_STAGE) for tm, mm in transformer
-        ],
-        KeyRule(
-            'stages.{s}.1.norm.{t}',
-            'layer{s}.1.global_rep.{depth}.{t}',
-            maps=_STAGE,
-            derived={'depth': _depth}),
+            maps=STAGE_FROM_0),
+        *global_rep_rules(
+            'stages.{s}.1.transformer.{i}',
+            layer,
+            mmvit,
+            norm='stages.{s}.1.norm',
+            maps=STAGE_FROM_0),
         *_conv_bn('stages.{s}.1.conv_proj', 'layer{s}.1.conv_proj'),
     ]
 
 
 # v1 adds the fusion conv and the expansion layer before the classifier
 BACKBONE_RULES: List[KeyRule] = [
-    *byobnet_rules(_TRANSFORMER),
+    *byobnet_rules(_LAYER, MOBILEVIT_LAYER),
     *_conv_bn('stages.{s}.1.conv_fusion', 'layer{s}.1.conv_fusion'),
     *_conv_bn('final_conv', 'conv_1x1_exp'),
 ]
+# a timm classifier's head, the same in v1 and v2
+HEADS = {'classifier': ('', [KeyRule('head.fc.{t}', 'head.fc.{t}')])}
 
 
 def rules(task: str) -> List[KeyRule]:
     """``'classifier'`` (with ``head.fc``) or ``'backbone'``."""
-    if task == 'backbone':
-        return BACKBONE_RULES
-    if task == 'classifier':
-        return prefixed(BACKBONE_RULES, '',
-                        'backbone.') + [KeyRule('head.fc.{t}', 'head.fc.{t}')]
-    raise ValueError(f'timm has no MobileViT {task} models')
+    return task_rules(task, BACKBONE_RULES, HEADS, 'timm', 'MobileViT')
 
 
 def detect_task(keys) -> str:
     """Task of a timm-layout checkpoint from its head keys."""
-    return ('classifier' if any(k.startswith('head.fc.')
-                                for k in keys) else 'backbone')
+    return task_of_keys(keys, {'classifier': 'head.fc.'})
 
 
 def flip_stem_rgb_to_bgr(state_dict: Dict[str, torch.Tensor],
-                         stem_key: str) -> None:
-    """Reverse the input channels of the stem conv (in place), so a model
-    trained on RGB takes the BGR images of mmvit's configs."""
-    state_dict[stem_key] = state_dict[stem_key].flip(1).contiguous()
+                         task: str) -> None:
+    """Reverse the input channels of the stem conv of an mmvit state dict
+    of ``task`` (in place), so a model trained on RGB takes the BGR images
+    of mmvit's configs."""
+    key = 'stem.conv.weight' if task == 'backbone' else \
+        'backbone.stem.conv.weight'
+    state_dict[key] = state_dict[key].flip(1).contiguous()
+
+
+def from_timm(state_dict: Dict[str, torch.Tensor], family_name: str,
+              rules_of: Callable[[str], List[KeyRule]], arch: Optional[str],
+              rgb_to_bgr: bool, what: str) -> 'OrderedDict[str, torch.Tensor]':
+    """A timm checkpoint of the backbone family ``family_name`` -> mmvit, by
+    the rules ``rules_of(task)`` (``what``: the checkpoint in messages)."""
+    out, task = convert_with_rules(state_dict, 'timm', family_name, arch,
+                                   detect_task, rules_of, what)
+    if rgb_to_bgr:
+        flip_stem_rgb_to_bgr(out, task)
+    return out
 
 
 def timm_to_mmvit(state_dict: Dict[str, torch.Tensor],
@@ -113,14 +111,4 @@ def timm_to_mmvit(state_dict: Dict[str, torch.Tensor],
             MobileViT weights on RGB images, so its stem expects RGB.
             Defaults to True.
     """
-    state_dict = strip_module(state_dict)
-    _, arch = check_format_and_arch(
-        state_dict, 'timm', arch, backbone='MobileViT')
-    task = detect_task(state_dict)
-    out = apply_rules(state_dict, rules(task),
-                      dict(depths=transformer_depths(arch)), f'timm {task}')
-    if rgb_to_bgr:
-        flip_stem_rgb_to_bgr(
-            out, 'stem.conv.weight'
-            if task == 'backbone' else 'backbone.stem.conv.weight')
-    return out
+    return from_timm(state_dict, 'MobileViT', rules, arch, rgb_to_bgr, 'timm')

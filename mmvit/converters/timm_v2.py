@@ -13,54 +13,34 @@ from typing import Dict, List, Optional
 
 import torch
 
-from mmvit.models.backbones.mobilevitv2 import attn_depths
-from .detect import (V2_MARKERS, check_format_and_arch,
-                     detect_format_and_arch, family, strip_module)
-from .key_rules import KeyRule, apply_rules, prefixed
-from .timm import byobnet_rules, flip_stem_rgb_to_bgr
+from mmvit.models.backbones.families import FAMILIES
+from .detect import detect_format_and_arch, family
+from .key_rules import KeyRule
+from .mmvit_keys import MOBILEVITV2_LAYER, LayerNames, task_rules
+from .timm import HEADS, byobnet_rules, detect_task, from_timm
 
 __all__ = [
-    'MARKER', 'TASKS', 'arch_of', 'detect_task', 'rule_context', 'rules',
-    'timm_v2_to_mmvit'
+    'MARKER', 'arch_of', 'detect_task', 'rules', 'timm_v2_to_mmvit'
 ]
 
 #: The key that tells a timm MobileViTv2 checkpoint (v1's transformer has
 #: ``attn.qkv``, v2's ``attn.qkv_proj``) and, by its input width, the width.
-MARKER = V2_MARKERS['timm'][0]
-#: The tasks timm has MobileViTv2 models for.
-TASKS = ('backbone', 'classifier')
+MARKER = FAMILIES['MobileViTv2'].markers['timm'].pattern
 
-_TRANSFORMER = [
-    ('norm1', 'norm1'),
-    ('attn.qkv_proj', 'attn.qkv_proj'),  # rows query | keys | values in both
-    ('attn.out_proj', 'attn.out_proj'),
-    ('norm2', 'norm2'),
-    ('mlp.fc1', 'ffn.0'),
-    ('mlp.fc2', 'ffn.3'),
-]
+# rows query | keys | values in both
+_LAYER = LayerNames(
+    norm1='norm1', qkv='attn.qkv_proj', proj='attn.out_proj', norm2='norm2',
+    fc1='mlp.fc1', fc2='mlp.fc2')
 
-BACKBONE_RULES: List[KeyRule] = byobnet_rules(_TRANSFORMER)
-
-CLS_HEAD_RULES = [KeyRule('head.fc.{t}', 'head.fc.{t}')]
+BACKBONE_RULES: List[KeyRule] = byobnet_rules(_LAYER, MOBILEVITV2_LAYER)
 
 
 def rules(task: str) -> List[KeyRule]:
     """Key rules of a timm MobileViTv2 checkpoint of ``task``
     (``'backbone'``: a bare backbone, ``'classifier'``: the ImageNet model,
-    mmvit keys ``backbone.*`` + ``head.fc.*``). Use them with
-    :func:`rule_context`."""
-    if task == 'backbone':
-        return BACKBONE_RULES
-    if task == 'classifier':
-        return prefixed(BACKBONE_RULES, '', 'backbone.') + CLS_HEAD_RULES
-    raise ValueError(f'timm has no MobileViTv2 {task} models; valid tasks '
-                     f'are {TASKS}')
-
-
-def rule_context(arch: str) -> dict:
-    """The context :func:`rules` need for the released width ``arch``: the
-    transformer depth of each stage (where the final norm goes)."""
-    return dict(depths=attn_depths(arch))
+    mmvit keys ``backbone.*`` + ``head.fc.*``), with the context
+    ``dict(depths=transformer_depths(arch))``."""
+    return task_rules(task, BACKBONE_RULES, HEADS, 'timm', 'MobileViTv2')
 
 
 def arch_of(state_dict: Dict[str, torch.Tensor]) -> str:
@@ -72,12 +52,6 @@ def arch_of(state_dict: Dict[str, torch.Tensor]) -> str:
         raise ValueError('not a timm MobileViTv2 checkpoint: it has no key '
                          f'like {MARKER.pattern}')
     return arch
-
-
-def detect_task(keys) -> str:
-    """Task of a timm-layout checkpoint from its head keys."""
-    return ('classifier' if any(k.startswith('head.fc.')
-                                for k in keys) else 'backbone')
 
 
 def timm_v2_to_mmvit(
@@ -96,14 +70,5 @@ def timm_v2_to_mmvit(
             that the model takes the BGR images of mmvit's configs. timm's
             weights (ml-cvnets' v2 release) expect RGB. Defaults to True.
     """
-    state_dict = strip_module(state_dict)
-    _, found = check_format_and_arch(
-        state_dict, 'timm', arch, backbone='MobileViTv2')
-    task = detect_task(state_dict)
-    out = apply_rules(state_dict, rules(task), rule_context(found),
-                      f'timm MobileViTv2 {task}')
-    if rgb_to_bgr:
-        flip_stem_rgb_to_bgr(
-            out, 'stem.conv.weight'
-            if task == 'backbone' else 'backbone.stem.conv.weight')
-    return out
+    return from_timm(state_dict, 'MobileViTv2', rules, arch, rgb_to_bgr,
+                     'timm MobileViTv2')

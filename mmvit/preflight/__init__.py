@@ -358,18 +358,16 @@ def _channels(value) -> Optional[Tuple[int, ...]]:
 
 
 def _backbone_channels(backbone: dict, scope) -> Optional[Tuple[int, ...]]:
-    """Output channels of a MobileViT / MobileViTv2 backbone config (None
-    for others)."""
-    from mmvit.models.backbones import MobileViT, MobileViTv2
+    """Output channels of a backbone config of a registered family
+    (:data:`mmvit.models.backbones.families.FAMILIES`; None for others):
+    its class's ``arch_out_channels`` with each of its arguments as the
+    config (or the class's default) sets it."""
+    from mmvit.models.backbones.families import family_of_class
     cls = _lookup(MODELS, backbone.get('type'), scope)
-    if isinstance(cls, type) and issubclass(cls, MobileViTv2):
-        return cls.arch_out_channels(
-            _arg(cls, backbone, 'arch'), _arg(cls, backbone, 'out_indices'))
-    if not (isinstance(cls, type) and issubclass(cls, MobileViT)):
+    if family_of_class(cls) is None:
         return None
-    return cls.arch_out_channels(
-        _arg(cls, backbone, 'arch'), _arg(cls, backbone, 'out_indices'),
-        _arg(cls, backbone, 'last_exp_factor'))
+    names = inspect.signature(cls.arch_out_channels).parameters
+    return cls.arch_out_channels(*(_arg(cls, backbone, n) for n in names))
 
 
 def _neck_channels(neck: dict, cls, backbone_out) -> Optional[Tuple[int, ...]]:

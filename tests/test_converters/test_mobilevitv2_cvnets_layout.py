@@ -12,7 +12,9 @@ from conftest import REPO_ROOT, parsed_config
 from mmvit.apis import build_model
 from mmvit.converters.cvnets_v2 import (MARKER, arch_of, cvnets_v2_to_mmvit,
                                         mmvit_v2_to_cvnets, rules)
-from mmvit.models.backbones.mobilevitv2 import ARCH_SETTINGS, attn_depths
+from mmvit.models.backbones.families import FAMILIES
+
+V2 = FAMILIES['MobileViTv2']
 
 MODELS_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'models')
 KEYS_FILE = osp.join(osp.dirname(__file__), 'mobilevitv2_cvnets_keys.txt')
@@ -41,7 +43,7 @@ def expected_layout(task: str) -> dict:
             key, shape = line.split(' ', 1)
             shape = tuple(int(s) for s in shape.strip('[]').split(','))
             if '{i}' in key:  # a transformer layer of stage 3, 4 or 5
-                depth = attn_depths('1.0')[int(key[len('layer_')])]
+                depth = V2.depths('1.0')[int(key[len('layer_')])]
             else:
                 depth = 1
             for i in range(depth):
@@ -117,7 +119,7 @@ def test_stem_takes_bgr_after_conversion():
         cvnets['conv_1.block.conv.weight'])
 
 
-@pytest.mark.parametrize('arch', list(ARCH_SETTINGS))
+@pytest.mark.parametrize('arch', V2.archs)
 def test_bare_backbone_every_width(arch):
     from mmvit.models.backbones import MobileViTv2
     state_dict = MobileViTv2(arch).state_dict()

@@ -9,6 +9,8 @@ import pytest
 import torch
 from conftest import load_tool
 
+from mmvit.models.backbones.families import arch_keys
+
 pytest.importorskip('timm')
 pytest.importorskip('mmpretrain')
 pytest.importorskip('mmdet')
@@ -129,7 +131,7 @@ def test_markdown_table(results):
 def test_options():
     args = benchmark.parse_args([])
     assert args.batch == 32 and args.groups == list(benchmark.GROUPS)
-    assert args.archs == list(benchmark.ARCHS) and args.deploy
+    assert args.archs == list(arch_keys()) and args.deploy
     quick = benchmark.parse_args(['--quick', '--no-deploy', '--no-peers'])
     assert (quick.repeats, quick.batch, quick.seg_batch) == (1, 2, 2)
     assert not quick.deploy and not quick.peers

@@ -7,9 +7,10 @@
 
 What is compared. Every model runs in this one process, under the same
 thread count and ``torch.inference_mode()``, with random weights (nothing is
-downloaded). The rows are derived from :data:`FAMILIES` (an mmvit backbone
-type, its arch keys and its variants' names in timm, mmpretrain and the
-configs) and :data:`CONFIG_GROUPS`; the groups are named as the tasks of
+downloaded). The rows are derived from the backbone families' records
+(:data:`mmvit.models.backbones.families.FAMILIES`: an mmvit backbone type,
+its arch keys and its variants' names in timm, mmpretrain and the configs)
+and :data:`CONFIG_GROUPS`; the groups are named as the tasks of
 :data:`mmvit.apis.TASKS`, and one timed call is:
 
 - ``backbone``, 3x256x256: the feature map before global pooling, the same
@@ -76,7 +77,6 @@ import argparse
 import ctypes
 import ctypes.util
 import functools
-import json
 import os
 import os.path as osp
 import platform
@@ -90,94 +90,14 @@ import torch.nn as nn
 
 from mmvit.apis import TASKS, build_model  # (+ the runtime fixes)
 from mmvit.deployment import switch_to_deploy
-from mmvit.models.backbones.mobilevit import ARCH_SETTINGS, short_name
-from mmvit.models.backbones.mobilevitv2 import \
-    ARCH_SETTINGS as V2_ARCH_SETTINGS
-from mmvit.models.backbones.mobilevitv2 import timm_name as v2_timm_name
+from mmvit.models.backbones.families import arch_keys, family_of_arch
+from mmvit.utils.cli import run_cli, save_json
 from mmvit.utils.flops import NetworkForward, count_flops
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 
 # ------------------------------------------------------------------ tables
-
-
-@dataclass(frozen=True)
-class BackboneFamily:
-    """An mmvit backbone type and its variants, with their names in timm,
-    mmpretrain and mmvit's configs: every row of every group is derived
-    from these.
-
-    Args:
-        name (callable): Display name of an arch, ``name(arch)``, e.g.
-            ``'MobileViT-XXS'``; rows are ``'mmvit {name}'``,
-            ``'mmvit SSDLite-{name}'``, ``'mmpretrain {name}'``.
-        backbone (dict): mmvit backbone config without ``arch`` (``type``
-            with its scope, ``'mmvit.'``), whose output is the feature map
-            before global pooling (what timm's ``forward_features``
-            returns).
-        archs (tuple[str]): The arch keys of the backbone.
-        timm_name (callable): timm's model name of an arch.
-        mmpretrain_backbone (dict, optional): mmpretrain's backbone config
-            without ``arch`` (``type`` with its scope, ``'mmpretrain.'``),
-            built with the same arch keys. None where mmpretrain has no such
-            model.
-        configs (dict): Group name (see :data:`CONFIG_GROUPS`) -> function of
-            an arch giving its config file under ``configs/``. A group the
-            family has no configs for (or an arch without a config file)
-            has no rows of the family.
-    """
-    name: Callable[[str], str]
-    backbone: dict
-    archs: Tuple[str, ...]
-    timm_name: Callable[[str], str]
-    mmpretrain_backbone: Optional[dict]
-    configs: Dict[str, Callable[[str], str]]
-
-
-def _width(arch: str) -> str:
-    return f'{round(100 * float(arch)):03d}'  # '1.0' -> '100'
-
-
-FAMILIES = (
-    BackboneFamily(
-        name=lambda arch: f'MobileViT-{short_name(arch).upper()}',
-        backbone=dict(type='mmvit.MobileViT', out_indices=(5, )),
-        archs=tuple(ARCH_SETTINGS),
-        timm_name=lambda arch: f'mobilevit_{short_name(arch)}',
-        mmpretrain_backbone=dict(type='mmpretrain.MobileViT'),
-        configs=dict(
-            detector=lambda arch: 'ssdlite_mobilevit/ssdlite_mobilevit-'
-            f'{short_name(arch)}_4xb32-200e_coco.py',
-            segmentor=lambda arch: 'deeplabv3_mobilevit/deeplabv3_mobilevit-'
-            f'{short_name(arch)}-d16_4xb32-50e_voc12aug-512x512.py')),
-    BackboneFamily(
-        name=lambda arch: f'MobileViTv2-{arch}',
-        backbone=dict(type='mmvit.MobileViTv2', out_indices=(4, )),
-        archs=tuple(V2_ARCH_SETTINGS),
-        timm_name=v2_timm_name,
-        mmpretrain_backbone=None,  # mmpretrain has no MobileViTv2
-        configs=dict(
-            detector=lambda arch: 'ssdlite_mobilevitv2/ssdlite_mobilevitv2-'
-            f'{_width(arch)}_4xb32-200e_coco.py',
-            segmentor=lambda arch: 'deeplabv3_mobilevitv2/deeplabv3_'
-            f'mobilevitv2-{_width(arch)}-d16_4xb32-50e_voc12aug-coco-'
-            '512x512.py')),
-)
-
-
-def _family_of(families: Sequence[BackboneFamily]) -> dict:
-    family_of = {}
-    for family in families:
-        for arch in family.archs:
-            if arch in family_of:
-                raise ValueError(f'arch {arch!r} is in two backbone families')
-            family_of[arch] = family
-    return family_of
-
-
-FAMILY_OF = _family_of(FAMILIES)  # arch key -> its family
-ARCHS = tuple(FAMILY_OF)
 
 # One image side per group; 'classifier' has no group: its head is the same
 # linear layer in every library, so the backbone group compares the rest.
@@ -342,7 +262,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--groups', nargs='+', choices=GROUPS, default=list(GROUPS))
     parser.add_argument(
-        '--archs', nargs='+', choices=ARCHS, default=list(ARCHS))
+        '--archs',
+        nargs='+',
+        choices=arch_keys(),
+        default=list(arch_keys()),
+        help='the archs of the registered backbone families')
     parser.add_argument(
         '--threads',
         type=int,
@@ -493,14 +417,18 @@ def _mmvit_cases(group: str, name: str, arch: str,
 
 
 def backbone_cases(arch: str, args) -> List[Case]:
-    """mmvit's backbone of ``arch`` (eager, deploy), timm's and
-    mmpretrain's."""
-    family = FAMILY_OF[arch]
-    name = family.name(arch)
-    cases = _mmvit_cases(
-        'backbone', name, arch,
-        lambda: _build_module(dict(family.backbone, arch=arch)), args)
-    if args.peers:
+    """mmvit's backbone of ``arch`` (eager, deploy) with the family's
+    ``feature_out_indices`` (the map before global pooling), timm's and
+    mmpretrain's, where they have the arch."""
+    family = family_of_arch(arch)
+    name = family.display_name(arch)
+    backbone = dict(
+        type=f'mmvit.{family.name}',
+        arch=arch,
+        out_indices=family.feature_out_indices)
+    cases = _mmvit_cases('backbone', name, arch,
+                         lambda: _build_module(dict(backbone)), args)
+    if args.peers and family.timm_name is not None:
         import timm
 
         # num_classes=0: no classifier, so params count the same layers
@@ -510,11 +438,11 @@ def backbone_cases(arch: str, args) -> List[Case]:
         cases.append(
             _case('backbone', f'timm {timm_name}', 'timm', arch,
                   NetworkForward(timm_model, 'forward_features'), args))
-        if family.mmpretrain_backbone is not None:
-            model = _build_module(dict(family.mmpretrain_backbone, arch=arch))
-            cases.append(
-                _case('backbone', f'mmpretrain {name}', 'mmpretrain', arch,
-                      model, args))
+    if args.peers and family.mmpretrain_type is not None:
+        model = _build_module(dict(type=family.mmpretrain_type, arch=arch))
+        cases.append(
+            _case('backbone', f'mmpretrain {name}', 'mmpretrain', arch,
+                  model, args))
     return cases
 
 
@@ -524,14 +452,14 @@ def config_cases(group: str, archs: Sequence[str], args) -> List[Case]:
     spec = CONFIG_GROUPS[group]
     cases = []
     for arch in archs:
-        family = FAMILY_OF[arch]
+        family = family_of_arch(arch)
         if group not in family.configs:
             continue
         path = osp.join(CONFIG_DIR, family.configs[group](arch))
         if not osp.isfile(path):  # no config of this group for this arch
             continue
         cases += _mmvit_cases(
-            group, f'{spec.algorithm}-{family.name(arch)}', arch,
+            group, f'{spec.algorithm}-{family.display_name(arch)}', arch,
             functools.partial(_build_config, path, spec.test_cfg), args)
     if args.peers:
         for peer in spec.peers:
@@ -607,6 +535,12 @@ def _quartiles(values: List[float]):
     return q1, median, q3
 
 
+def _named(case: Case, **values) -> dict:
+    """A row or ratio of ``case``: its group, model and kind, then
+    ``values``."""
+    return dict(group=case.group, model=case.name, kind=case.kind, **values)
+
+
 def summarize(cases: Sequence[Case], batch_of: Dict[str, int]) -> dict:
     """Rows and ratios of the measured ``cases`` (plain, JSON-ready)."""
     rows = []
@@ -615,10 +549,8 @@ def summarize(cases: Sequence[Case], batch_of: Dict[str, int]) -> dict:
         batch = batch_of[case.group]
         batch_time = statistics.median(case.times[batch])
         rows.append(
-            dict(
-                group=case.group,
-                model=case.name,
-                kind=case.kind,
+            _named(
+                case,
                 arch=case.arch,
                 input_size=INPUT_SIZE[case.group],
                 params_m=case.params / 1e6,
@@ -647,10 +579,8 @@ def summarize(cases: Sequence[Case], batch_of: Dict[str, int]) -> dict:
         for peer in peers:
             peer_row = by_name[peer.name]
             ratios.append(
-                dict(
-                    group=case.group,
-                    model=case.name,
-                    kind=case.kind,
+                _named(
+                    case,
                     peer=peer.name,
                     peer_kind=peer.kind,
                     latency_ratio=row['latency_ms'] / peer_row['latency_ms'],
@@ -792,12 +722,10 @@ def main(argv=None) -> dict:
     goals = goal_lines(results)
     if goals:
         print('\n' + '\n'.join(goals))
+    save_json(results, args.out)
     print(f'\n{results["environment"]["seconds"]:.0f} s')
-    if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=2)
     return results
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

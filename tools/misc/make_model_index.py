@@ -21,6 +21,8 @@ import torch
 import yaml
 
 from mmvit.apis import build_model
+from mmvit.models.backbones.families import FAMILIES
+from mmvit.utils.cli import run_cli
 from mmvit.utils.flops import NetworkForward, count_flops
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -30,143 +32,74 @@ ASSETS = 'https://docs-assets.developer.apple.com/ml-research/models'
 MMPRETRAIN = ('https://download.openmmlab.com/mmclassification/v0/mobilevit/'
               'mobilevit-{name}_3rdparty_in1k_{stamp}.pth')
 
-PAPERS = {
-    'v1':
-    dict(
-        Title='MobileViT: Light-weight, General-purpose, and Mobile-friendly '
-        'Vision Transformer',
-        URL='https://arxiv.org/abs/2110.02178'),
-    'v2':
-    dict(
-        Title='Separable Self-attention for Mobile Vision Transformers',
-        URL='https://arxiv.org/abs/2206.02680'),
+# what an algorithm folder holds: folder prefix (none for the classifiers)
+# -> (collection name prefix, task, the (h, w) FLOPs are counted at)
+KINDS = {
+    '': ('', 'Image Classification', (256, 256)),
+    'ssdlite': ('SSDLite', 'Object Detection', (320, 320)),
+    'deeplabv3': ('DeepLabv3', 'Semantic Segmentation', (512, 512)),
+    'retinanet': ('RetinaNet', 'Object Detection', (800, 1344)),
+    'mask-rcnn': ('Mask-R-CNN', 'Instance Segmentation', (800, 1344)),
+    'fpn': ('Semantic-FPN', 'Semantic Segmentation', (512, 512)),
+    'upernet': ('UPerNet', 'Semantic Segmentation', (512, 512)),
 }
-CITATIONS = {
-    'v1':
-    '@inproceedings{mehta2022mobilevit,\n'
-    '  title={MobileViT: Light-weight, General-purpose, and Mobile-friendly '
-    'Vision Transformer},\n'
-    '  author={Sachin Mehta and Mohammad Rastegari},\n'
-    '  booktitle={International Conference on Learning Representations},\n'
-    '  year={2022}\n}',
-    'v2':
-    '@article{mehta2023separable,\n'
-    '  title={Separable Self-attention for Mobile Vision Transformers},\n'
-    '  author={Sachin Mehta and Mohammad Rastegari},\n'
-    '  journal={Transactions on Machine Learning Research},\n'
-    '  year={2023}\n}',
-}
-
-# folder -> what the collection is; `shape` is the (h, w) FLOPs are counted
-# at, `paper` the MobileViT version
-ALGORITHMS = {
-    'mobilevit':
-    dict(
-        name='MobileViT',
-        task='Image Classification',
-        paper='v1',
-        shape=(256, 256),
-        summary='MobileViT v1 ImageNet classifiers (mmpretrain).'),
-    'mobilevitv2':
-    dict(
-        name='MobileViTv2',
-        task='Image Classification',
-        paper='v2',
-        shape=(256, 256),
-        summary='MobileViTv2 ImageNet classifiers, widths 0.5-2.0 '
-        '(mmpretrain).'),
+# the README's line about a folder (others get a generic one)
+SUMMARIES = {
+    'mobilevit': 'MobileViT v1 ImageNet classifiers (mmpretrain).',
+    'mobilevitv2': 'MobileViTv2 ImageNet classifiers, widths 0.5-2.0 '
+    '(mmpretrain).',
     'ssdlite_mobilevit':
-    dict(
-        name='SSDLite-MobileViT',
-        task='Object Detection',
-        paper='v1',
-        shape=(320, 320),
-        summary='SSDLite with separable convolutions on MobileViT (mmdet).'),
-    'ssdlite_mobilevitv2':
-    dict(
-        name='SSDLite-MobileViTv2',
-        task='Object Detection',
-        paper='v2',
-        shape=(320, 320),
-        summary='SSDLite on MobileViTv2 (mmdet).'),
-    'deeplabv3_mobilevit':
-    dict(
-        name='DeepLabv3-MobileViT',
-        task='Semantic Segmentation',
-        paper='v1',
-        shape=(512, 512),
-        summary='DeepLabv3 on MobileViT (mmseg).'),
-    'deeplabv3_mobilevitv2':
-    dict(
-        name='DeepLabv3-MobileViTv2',
-        task='Semantic Segmentation',
-        paper='v2',
-        shape=(512, 512),
-        summary='DeepLabv3 on MobileViTv2 (mmseg).'),
+    'SSDLite with separable convolutions on MobileViT (mmdet).',
+    'ssdlite_mobilevitv2': 'SSDLite on MobileViTv2 (mmdet).',
+    'deeplabv3_mobilevit': 'DeepLabv3 on MobileViT (mmseg).',
+    'deeplabv3_mobilevitv2': 'DeepLabv3 on MobileViTv2 (mmseg).',
     'retinanet_mobilevit':
-    dict(
-        name='RetinaNet-MobileViT',
-        task='Object Detection',
-        paper='v1',
-        shape=(800, 1344),
-        summary="MobileViT-S in mmdet's RetinaNet + FPN (not trained here)."),
+    "MobileViT-S in mmdet's RetinaNet + FPN (not trained here).",
     'mask-rcnn_mobilevit':
-    dict(
-        name='Mask-R-CNN-MobileViT',
-        task='Instance Segmentation',
-        paper='v1',
-        shape=(800, 1344),
-        summary="MobileViT-S in mmdet's Mask R-CNN + FPN (not trained "
-        'here).'),
-    'fpn_mobilevit':
-    dict(
-        name='Semantic-FPN-MobileViT',
-        task='Semantic Segmentation',
-        paper='v1',
-        shape=(512, 512),
-        summary="MobileViT-S in mmseg's semantic FPN (not trained here)."),
-    'upernet_mobilevit':
-    dict(
-        name='UPerNet-MobileViT',
-        task='Semantic Segmentation',
-        paper='v1',
-        shape=(512, 512),
-        summary="MobileViT-S in mmseg's UPerNet (not trained here)."),
+    "MobileViT-S in mmdet's Mask R-CNN + FPN (not trained here).",
+    'fpn_mobilevit': "MobileViT-S in mmseg's semantic FPN (not trained "
+    'here).',
+    'upernet_mobilevit': "MobileViT-S in mmseg's UPerNet (not trained "
+    'here).',
 }
+
+
+def _algorithms() -> Dict[str, dict]:
+    """Every folder of ``configs/`` named ``[{kind}_]{family}`` (see
+    :data:`KINDS` and the backbone families' records) -> its collection:
+    ``name``, ``task``, ``family`` (the record), ``shape`` and
+    ``summary``."""
+    algorithms = {}
+    for family in FAMILIES.values():
+        for kind, (prefix, task, shape) in KINDS.items():
+            folder = f'{kind}_{family.config_prefix}' if kind else \
+                family.config_prefix
+            if not osp.isdir(osp.join(CONFIGS, folder)):
+                continue
+            name = f'{prefix}-{family.name}' if prefix else family.name
+            algorithms[folder] = dict(
+                name=name,
+                task=task,
+                family=family,
+                shape=shape,
+                summary=SUMMARIES.get(folder, f'{name} ({task}).'))
+    return algorithms
+
+
+ALGORITHMS = _algorithms()
 SHAPES_SIZE = (256, 256)  # the embedded demo's images
+V1, V2 = FAMILIES['MobileViT'], FAMILIES['MobileViTv2']
 
 
-def _v1_cls(name, short, stamp, top1):
-    return dict(
-        dataset='ImageNet-1k',
-        metrics={'Top 1 Accuracy': top1},
-        weights=MMPRETRAIN.format(name=name, stamp=stamp),
-        converted=f'{ASSETS}/cvnets/classification/mobilevit_{short}.pt')
-
-
-def _v2(kind, arch, metric, value, dataset):
-    paths = {
-        'cls': 'classification/mobilevitv2/imagenet1k/256x256/'
-        f'mobilevitv2-{arch}.pt',
-        'det': f'detection/mobilevitv2/coco-ssd-mobilevitv2-{arch}.pt',
-        'voc': f'segmentation/pascalvoc/mobilevitv2/deeplabv3-mobilevitv2-'
-        f'{arch}.pt',
-        'ade': f'segmentation/ade20k/mobilevitv2/deeplabv3-mobilevitv2-'
-        f'{arch}.pt',
-    }
-    url = f'{ASSETS}/cvnets-v2/{paths[kind]}'
-    return dict(
-        dataset=dataset, metrics={metric: value}, converted=url, weights=None)
-
-
-def _v1_cvnets(task, short, metric, value, dataset):
-    path = (f'detection/ssd_mobilevit_{short}_320.pt' if task == 'det' else
-            f'segmentation/deeplabv3_mobilevit_{short}.pt')
+def _published(dataset: str, metric: str, value: float, converted: str,
+               weights: Optional[str] = None) -> dict:
+    """The authors' number for their weights at ``converted`` (a path under
+    :data:`ASSETS`)."""
     return dict(
         dataset=dataset,
         metrics={metric: value},
-        converted=f'{ASSETS}/cvnets/{path}',
-        weights=None)
+        converted=f'{ASSETS}/{converted}',
+        weights=weights)
 
 
 def _measured(dataset, metrics):
@@ -176,12 +109,6 @@ def _measured(dataset, metrics):
 # config (relative to configs/) -> its result: published (converted from the
 # authors' weights) or measured here; configs not listed claim no metric
 RESULTS = {
-    'mobilevit/mobilevit-small_8xb128_in1k.py':
-    _v1_cls('small', 's', '20221018-cb4f741c', 78.4),
-    'mobilevit/mobilevit-xsmall_8xb128_in1k.py':
-    _v1_cls('xsmall', 'xs', '20221018-be39a6e7', 74.8),
-    'mobilevit/mobilevit-xxsmall_8xb128_in1k.py':
-    _v1_cls('xxsmall', 'xxs', '20221018-77835605', 69.0),
     # README, "Quick start": seed 0 run of tools/demo.py on this machine
     'mobilevit/mobilevit-xxsmall_1xb32_shapes.py':
     _measured('mmvit shapes (generated)', {'Top 1 Accuracy': 86.75}),
@@ -190,51 +117,52 @@ RESULTS = {
     'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_1xb8-2e_shapes-'
     '256x256.py':
     _measured('mmvit shapes (generated)', {'mIoU': 85.36}),
-    'ssdlite_mobilevit/ssdlite_mobilevit-s_4xb32-200e_coco.py':
-    _v1_cvnets('det', 's', 'box AP', 27.7, 'COCO'),
-    'ssdlite_mobilevit/ssdlite_mobilevit-xs_4xb32-200e_coco.py':
-    _v1_cvnets('det', 'xs', 'box AP', 24.8, 'COCO'),
-    'ssdlite_mobilevit/ssdlite_mobilevit-xxs_4xb32-200e_coco.py':
-    _v1_cvnets('det', 'xxs', 'box AP', 19.9, 'COCO'),
     'deeplabv3_mobilevit/deeplabv3_mobilevit-s-d16_4xb32-50e_voc12aug-coco-'
     '512x512.py':
-    _v1_cvnets('seg', 's', 'mIoU', 79.1, 'PASCAL VOC 2012'),
-    'deeplabv3_mobilevit/deeplabv3_mobilevit-xs-d16_4xb32-50e_voc12aug-'
-    '512x512.py':
-    _v1_cvnets('seg', 'xs', 'mIoU', 77.1, 'PASCAL VOC 2012'),
-    'deeplabv3_mobilevit/deeplabv3_mobilevit-xxs-d16_4xb32-50e_voc12aug-'
-    '512x512.py':
-    _v1_cvnets('seg', 'xxs', 'mIoU', 73.6, 'PASCAL VOC 2012'),
+    _published('PASCAL VOC 2012', 'mIoU', 79.1,
+               'cvnets/segmentation/deeplabv3_mobilevit_s.pt'),
     'deeplabv3_mobilevit/deeplabv3-aspp512_mobilevit-s-d8_4xb16-accum2-50e_'
     'voc12aug-coco-512x512.py':
-    dict(
-        dataset='PASCAL VOC 2012',
-        metrics={'mIoU': 79.44},
-        converted=f'{ASSETS}/cvnets-v2/segmentation/pascalvoc/'
-        'deeplabv3-mobilevitv1.pt',
-        weights=None),
+    _published('PASCAL VOC 2012', 'mIoU', 79.44,
+               'cvnets-v2/segmentation/pascalvoc/deeplabv3-mobilevitv1.pt'),
 }
+for _arch, _stamp, _top1 in (('small', '20221018-cb4f741c', 78.4),
+                             ('x_small', '20221018-be39a6e7', 74.8),
+                             ('xx_small', '20221018-77835605', 69.0)):
+    RESULTS[V1.configs['classifier'](_arch)] = _published(
+        'ImageNet-1k', 'Top 1 Accuracy', _top1,
+        f'cvnets/classification/{V1.cvnets_name(_arch)}',
+        MMPRETRAIN.format(name=_arch.replace('_', ''), stamp=_stamp))
+for _arch, _ap in (('small', 27.7), ('x_small', 24.8), ('xx_small', 19.9)):
+    RESULTS[V1.configs['detector'](_arch)] = _published(
+        'COCO', 'box AP', _ap,
+        f'cvnets/detection/ssd_mobilevit_{V1.config_name(_arch)}_320.pt')
+for _arch, _miou in (('x_small', 77.1), ('xx_small', 73.6)):
+    RESULTS[V1.configs['segmentor'](_arch)] = _published(
+        'PASCAL VOC 2012', 'mIoU', _miou, 'cvnets/segmentation/'
+        f'deeplabv3_mobilevit_{V1.config_name(_arch)}.pt')
+
 for _arch, _top1 in (('0.5', 70.18), ('0.75', 75.56), ('1.0', 78.09),
                      ('1.25', 79.65), ('1.5', 80.38), ('1.75', 80.84),
                      ('2.0', 81.17)):
-    _w = f'{round(100 * float(_arch)):03d}'
-    RESULTS[f'mobilevitv2/mobilevitv2-{_w}_8xb128_in1k.py'] = _v2(
-        'cls', _arch, 'Top 1 Accuracy', _top1, 'ImageNet-1k')
+    RESULTS[V2.configs['classifier'](_arch)] = _published(
+        'ImageNet-1k', 'Top 1 Accuracy', _top1,
+        'cvnets-v2/classification/mobilevitv2/imagenet1k/256x256/'
+        f'{V2.cvnets_name(_arch)}')
 for _arch, _ap in (('0.5', 21.24), ('0.75', 24.57), ('1.0', 26.47),
                    ('2.0', 30.21)):
-    _w = f'{round(100 * float(_arch)):03d}'
-    RESULTS[f'ssdlite_mobilevitv2/ssdlite_mobilevitv2-{_w}_4xb32-200e_'
-            'coco.py'] = _v2('det', _arch, 'box AP', _ap, 'COCO')
+    RESULTS[V2.configs['detector'](_arch)] = _published(
+        'COCO', 'box AP', _ap,
+        f'cvnets-v2/detection/mobilevitv2/coco-ssd-mobilevitv2-{_arch}.pt')
 for _arch, _miou in (('0.5', 75.07), ('1.0', 78.94), ('1.5', 80.30)):
-    _w = f'{round(100 * float(_arch)):03d}'
-    RESULTS[f'deeplabv3_mobilevitv2/deeplabv3_mobilevitv2-{_w}-d16_4xb32-'
-            '50e_voc12aug-coco-512x512.py'] = _v2('voc', _arch, 'mIoU', _miou,
-                                                  'PASCAL VOC 2012')
+    RESULTS[V2.configs['segmentor'](_arch)] = _published(
+        'PASCAL VOC 2012', 'mIoU', _miou, 'cvnets-v2/segmentation/'
+        f'pascalvoc/mobilevitv2/deeplabv3-mobilevitv2-{_arch}.pt')
 for _arch, _miou in (('1.0', 37.06), ('2.0', 40.94)):
-    _w = f'{round(100 * float(_arch)):03d}'
-    RESULTS[f'deeplabv3_mobilevitv2/deeplabv3_mobilevitv2-{_w}-d8_4xb4-120e_'
-            'ade20k-512x512.py'] = _v2('ade', _arch, 'mIoU', _miou,
-                                       'ADE20K')
+    RESULTS['deeplabv3_mobilevitv2/deeplabv3_mobilevitv2-'
+            f'{V2.config_name(_arch)}-d8_4xb4-120e_ade20k-512x512.py'] = \
+        _published('ADE20K', 'mIoU', _miou, 'cvnets-v2/segmentation/ade20k/'
+                   f'mobilevitv2/deeplabv3-mobilevitv2-{_arch}.pt')
 
 
 def algorithm_configs(folder: str) -> List[str]:
@@ -290,7 +218,9 @@ def metafile(folder: str, entries: List[dict]) -> dict:
             'Metadata': {
                 'Architecture': [algo['name'].split('-')[-1]]
             },
-            'Paper': PAPERS[algo['paper']],
+            'Paper': dict(
+                Title=algo['family'].paper.title,
+                URL=algo['family'].paper.url),
             'README': f'configs/{folder}/README.md',
         }],
         'Models': entries,
@@ -303,10 +233,10 @@ def _number(value: float, scale: float, digits: int) -> str:
 
 def readme(folder: str, entries: List[dict]) -> str:
     algo = ALGORITHMS[folder]
-    paper = PAPERS[algo['paper']]
+    paper = algo['family'].paper
     h, w = algo['shape']
     lines = [
-        f'# {algo["name"]}', '', f'> [{paper["Title"]}]({paper["URL"]})', '',
+        f'# {algo["name"]}', '', f'> [{paper.title}]({paper.url})', '',
         algo['summary'], '',
         f'Parameters and FLOPs (multiply-adds, attention included) are '
         f'measured by `tools/misc/make_model_index.py` at {h}x{w} '
@@ -341,7 +271,7 @@ def readme(folder: str, entries: List[dict]) -> str:
             f'| {_number(meta["FLOPs"], 1e9, 3)} | {data} | {score} | '
             f'{", ".join(weights) or "—"} |')
     lines += ['', '## Citation', '', '```bibtex',
-              CITATIONS[algo['paper']], '```', '']
+              paper.bibtex, '```', '']
     return '\n'.join(lines)
 
 
@@ -367,10 +297,9 @@ def build_index(folders=None, numbers: Optional[dict] = None) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument(
-        '--check',
-        action='store_true',
-        help='exit 1 if a file on disk differs from what would be written')
+    parser.add_argument('--check', action='store_true',
+                        help='exit 1 if a file on disk differs from what '
+                        'would be written')
     args = parser.parse_args(argv)
     files = build_index()
     stale = []
@@ -390,4 +319,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -20,6 +20,7 @@ stops with the expected variant and the missing / unexpected keys.
 """
 import argparse
 import functools
+import inspect
 import os
 import os.path as osp
 from typing import Optional
@@ -28,44 +29,22 @@ import torch
 
 from mmvit.apis import build_model, load_config  # (+ the runtime fixes)
 from mmvit.converters import (FORMAT_NAMES, FORMATS, FormatMismatchError,
-                              convert_state_dict, detect_format_and_arch,
-                              load_state_dict)
+                              convert_state_dict, converter,
+                              detect_format_and_arch, load_state_dict)
 from mmvit.converters.detect import family
-from mmvit.models import MobileViT, MobileViTv2
-from mmvit.models.backbones.mobilevit import short_name
+from mmvit.models.backbones.families import arch_keys, family_of_arch
 from mmvit.utils.cli import run_cli, user_errors
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ARCHS = tuple(MobileViT.arch_settings) + tuple(MobileViTv2.arch_settings)
-BACKBONES = {'MobileViT': MobileViT, 'MobileViTv2': MobileViTv2}
 
 
 def default_config(task: str, arch: str) -> Optional[str]:
     """mmvit's config of ``task`` for ``arch`` (None for a bare backbone);
-    raises ``ValueError`` for a MobileViTv2 width without such a config."""
-    if family(arch) == 'MobileViTv2':
-        width = f'{round(100 * float(arch)):03d}'
-        names = {
-            'classifier':
-            f'mobilevitv2/mobilevitv2-{width}_8xb128_in1k.py',
-            'segmentor':
-            f'deeplabv3_mobilevitv2/deeplabv3_mobilevitv2-{width}-d16_'
-            '4xb32-50e_voc12aug-coco-512x512.py',
-            'detector': f'ssdlite_mobilevitv2/ssdlite_mobilevitv2-{width}_'
-            '4xb32-200e_coco.py',
-        }
-    else:
-        short = short_name(arch)
-        names = {
-            'classifier':
-            f'mobilevit/mobilevit-{arch.replace("_", "")}_8xb128_in1k.py',
-            'segmentor': f'deeplabv3_mobilevit/deeplabv3_mobilevit-{short}-d16_4xb32-50e_'
-            'voc12aug-512x512.py',
-            'detector': f'ssdlite_mobilevit/ssdlite_mobilevit-{short}_4xb32-200e_coco.py',
-        }
+    raises ``ValueError`` for an arch without such a config."""
+    names = family_of_arch(arch).configs
     if task not in names:
         return None
-    path = osp.join(REPO_ROOT, 'configs', names[task])
+    path = osp.join(REPO_ROOT, 'configs', names[task](arch))
     if not osp.isfile(path):
         raise ValueError(f'mmvit ships no {task} config for {family(arch)} '
                          f'{arch!r} (no {osp.relpath(path)}): give the model '
@@ -89,7 +68,7 @@ def parse_args(argv=None):
         help='source layout; detected from the keys when omitted')
     parser.add_argument(
         '--arch',
-        choices=ARCHS,
+        choices=arch_keys(),
         help='expected variant; stop if the checkpoint is another')
     parser.add_argument(
         '--config',
@@ -140,11 +119,13 @@ def check_loads(state_dict: dict,
     if task == 'backbone':  # bare keys: compare as `backbone.*`
         if config is None:
             expected_arch = expected_arch or arch
-            backbone = BACKBONES[family(expected_arch)]
-            # v1's expansion layer (out index 5) is built only when asked for
-            has_exp = any(k.startswith('conv_1x1_exp.') for k in state_dict)
-            model = backbone(
-                expected_arch, out_indices=(5, ) if has_exp else (4, ))
+            backbone = family_of_arch(expected_arch)
+            model = backbone.cls(expected_arch)
+            # the outputs after the stages (MobileViT's expansion layer)
+            # are built only when asked for
+            if set(state_dict) - set(model.state_dict()):
+                model = backbone.cls(
+                    expected_arch, out_indices=backbone.feature_out_indices)
             target = f'mmvit {family(expected_arch)} {expected_arch!r}'
         else:
             expected_arch = expected_arch or config_arch(config) or arch
@@ -188,16 +169,21 @@ def convert(src: str,
     state_dict = load_state_dict(src)
     found_fmt, found_arch = detect_format_and_arch(state_dict)
     options = {}
+    # the options the checkpoint's converter takes (none for a checkpoint
+    # already in mmvit's layout)
+    takes = {} if found_fmt == 'mmvit' else inspect.signature(
+        converter(found_arch, found_fmt)).parameters
     if keep_rgb:  # the checkpoints trained on RGB images
-        if found_fmt != 'timm' and family(found_arch) != 'MobileViTv2':
+        if 'rgb_to_bgr' not in takes:
             raise ValueError('--keep-rgb applies to timm and MobileViTv2 '
-                             'checkpoints only, this one is '
-                             f'{found_fmt} {family(found_arch)}')
+                             'checkpoints only (trained on RGB images), this '
+                             f'one is {found_fmt} {family(found_arch)}')
         options['rgb_to_bgr'] = False
     if num_anchors:
-        if found_fmt != 'cvnets':
+        if 'num_anchors' not in takes:
             raise ValueError('--num-anchors applies to cvnets SSDLite '
-                             f'checkpoints only, this one is {found_fmt}')
+                             'checkpoints only, this one is '
+                             f'{found_fmt} {family(found_arch)}')
         options['num_anchors'] = tuple(num_anchors)
     try:
         converted, info = convert_state_dict(state_dict, fmt, **options)
