@@ -148,9 +148,9 @@ def test_deeplabv3_v2_trains_on_generated_shapes(shapes_root, tmp_path):
 def test_config_check_knows_the_v2_channels():
     """mmvit's start-up check reads MobileViTv2's channels off its table: a
     neck that does not fit is named before anything is built."""
-    from mmvit.preflight import _wiring_problems
+    from mmvit.preflight.wiring import wiring_problems
     cfg = load_config(osp.join(CONFIGS, _name('detector', '0.5')))
-    assert _wiring_problems(cfg.model, 'mmdet') == []
+    assert wiring_problems(cfg.model, 'mmdet') == []
     cfg.model.neck.in_channels = (190, 256)
-    problem, = _wiring_problems(cfg.model, 'mmdet')
+    problem, = wiring_problems(cfg.model, 'mmdet')
     assert 'set model.neck.in_channels=(192, 256)' in problem
