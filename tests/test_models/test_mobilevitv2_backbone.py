@@ -17,8 +17,8 @@ from numerics import assert_close
 
 from mmvit.apis import build_model
 from mmvit.models.backbones import MobileViTv2, StageSettingV2
-from mmvit.models.backbones.mobilevitv2 import (arch_of_last_attn_dim,
-                                                attn_depths, timm_name)
+from mmvit.models.backbones.families import family_of_class
+from mmvit.models.backbones.mobilevitv2 import timm_name
 from mmvit.models.layers import (SeparableSelfAttention,
                                  SeparableTransformerLayer)
 
@@ -74,8 +74,9 @@ def test_width_table(arch):
         assert len(rep) == depth + 1  # + the final norm
         assert rep[0].ffn[0].out_channels == 2 * dim
     assert model.layer2[0].conv[0].conv.out_channels == 2 * channels[0]
-    assert arch_of_last_attn_dim(embed_dims[-1]) == arch
-    assert attn_depths(arch) == {3: 2, 4: 4, 5: 3}
+    family = family_of_class(MobileViTv2)
+    assert family.arch_of_width(embed_dims[-1]) == arch
+    assert family.depths(arch) == {3: 2, 4: 4, 5: 3}
     assert timm_name(arch) == 'mobilevitv2_%03d' % round(100 * float(arch))
 
 

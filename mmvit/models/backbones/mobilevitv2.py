@@ -112,28 +112,6 @@ ARCH_SETTINGS: Dict[str, dict] = {
 }
 
 
-def arch_of_last_attn_dim(attn_dim: int) -> str:
-    """The released width whose last stage has token width (``embed_dims``)
-    ``attn_dim`` (all seven differ), e.g. ``256 -> '1.0'``: how a checkpoint
-    tells its width."""
-    archs = {s['stages'][-1].embed_dims: a for a, s in ARCH_SETTINGS.items()}
-    if attn_dim not in archs:
-        raise ValueError(
-            f'no released MobileViTv2 width has a last-stage token width of '
-            f'{attn_dim}; the widths are {archs}')
-    return archs[attn_dim]
-
-
-def attn_depths(arch: str) -> Dict[int, int]:
-    """``{stage (1-based, as in layer1..layer5): transformer layers}`` of the
-    MobileViTv2 stages of the released width ``arch``."""
-    stages = released_setting('MobileViTv2', ARCH_SETTINGS, arch)['stages']
-    return {
-        i + 1: stage.num_transformer_blocks
-        for i, stage in enumerate(stages) if stage.block == 'mobilevitv2'
-    }
-
-
 def timm_name(arch: str) -> str:
     """timm's model name of ``arch``: ``'1.0'`` -> ``'mobilevitv2_100'``."""
     released_setting('MobileViTv2', ARCH_SETTINGS, arch)
